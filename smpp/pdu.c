@@ -1,0 +1,2 @@
+/* placeholder: the codec lands in the next commit */
+#include "smpp/pdu.h"

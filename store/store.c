@@ -971,7 +971,7 @@ static int make_enqueue(struct store *st, struct store_op *op, int64_t now,
     struct node **out)
 {
 	struct store_msg m = *op->u.msg;
-	uint8_t rec[STORE_MSG_MAX];
+	uint8_t rec[STORE_MSG_MAX], *p;
 	size_t len;
 	struct node *n;
 	int rc;
@@ -984,14 +984,14 @@ static int make_enqueue(struct store *st, struct store_op *op, int64_t now,
 	rc = store_msg_encode(&m, rec, sizeof(rec), &len);
 	if (rc < 0)
 		return rc;
-	n = node_new(STORE_OP_ENQUEUE, op, len + STORE_STR_MAX + 1);
+	n = node_new(STORE_OP_ENQUEUE, op, len + (m.lane ? strlen(m.lane) : 0) + 1);
 	if (n == NULL)
 		return -ENOMEM;
 	memcpy(n->data, rec, len);
 	n->blob = n->data;
 	n->blob_len = len;
-	n->str = (const char *)n->data + len;
-	memcpy(n->data + len, m.lane ? m.lane : "", strlen(m.lane ? m.lane : "") + 1);
+	p = n->data + len;
+	n->str = copy_str(&p, m.lane);
 	n->t = m.next_attempt_ms;
 	n->state = m.state;
 	*out = n;
@@ -1543,13 +1543,17 @@ static int claim_one(struct claim *c, const MDB_val *k, size_t lane_len)
 
 	if (k->mv_size != lane_len + 17 || idset_has(&c->st->claimed, id))
 		return 0;
-	if (due > c->now || c->n == c->max)
-		return c->next_due = due, -1;
+	if (due > c->now || c->n == c->max) {
+		c->next_due = due;
+		return -1;
+	}
 	be64_put(idk, id);
 	if (mdb_get(c->txn, c->st->db[DB_MESSAGES], &key, &v) != 0)
 		return 0;
-	if (at > c->bufsz || v.mv_size > c->bufsz - at)
-		return c->next_due = due, -1;
+	if (at > c->bufsz || v.mv_size > c->bufsz - at) {
+		c->next_due = due;
+		return -1;
+	}
 	if (copy_msg(&v, &c->out[c->n], c->buf + at, v.mv_size) != 0 ||
 	    !is_queued(c->out[c->n].state))
 		return 0;
@@ -1589,6 +1593,8 @@ static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		le64_put(node->data + 8 * i, m[i].id);
 		if (idset_add(&st->claimed, m[i].id) < 0) {
+			while (i-- > 0)	/* unclaimed: nobody would release them */
+				idset_del(&st->claimed, m[i].id);
 			free(node);
 			return -ENOMEM;
 		}

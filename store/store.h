@@ -24,11 +24,17 @@
  * to QUEUED, due at once (at-least-once delivery).  So a claim needs no
  * fsync, and a crash before the change commits costs nothing.
  *
- * Full map.  If a batch does not fit, the writer retries it without the
- * ENQUEUE operations (they complete with STORE_EFULL, which the relay
- * answers with ESME_RMSGQFUL), then with only the operations that free
- * space (final marks, cancel, receipt ack, kv delete, purges).  Nothing
- * already committed is ever lost.
+ * Full map.  ENQUEUE operations complete with STORE_EFULL (the relay
+ * answers ESME_RMSGQFUL) once the data would reach the last 1/32 of the
+ * map (at least 32 pages): in LMDB even a delete needs free pages, so the
+ * reserve is what lets marks, acks and purges run on a full store.  If a
+ * batch still hits MDB_MAP_FULL, the writer retries it without its
+ * enqueues, then with only the operations that free space (final marks,
+ * cancel, receipt ack, kv delete, purges).  Nothing committed is lost.
+ *
+ * A claim races a CANCEL submitted before it but not yet committed: the
+ * claim returns the message, its SUBMITTING change then finds it
+ * CANCELLED and leaves it so; the caller, which submitted both, knows.
  *
  * Errors: 0 (or a count) on success, a negative errno-style code otherwise;
  * store_strerror() names it.

@@ -398,7 +398,9 @@ static int check_part(const char *src, const char *dst,
 {
 	if (!c || c->total == 0 || c->seq == 0 || c->seq > c->total)
 		return SMPP_SEG_EPART;
-	if (len > SMPP_REASM_PART_MAX || strlen(src) >= SMPP_REASM_ADDR_MAX ||
+	/* a lone part is handed back, not stored: any length will do */
+	if ((c->total > 1 && len > SMPP_REASM_PART_MAX) ||
+	    strlen(src) >= SMPP_REASM_ADDR_MAX ||
 	    strlen(dst) >= SMPP_REASM_ADDR_MAX)
 		return SMPP_SEG_ETOOBIG;
 	return 0;

@@ -188,7 +188,8 @@ enum { SMPP_REASM_STORED = 0, SMPP_REASM_COMPLETE = 1, SMPP_REASM_DUP = 2 };
  *                       (*out_len octets) and the group is gone;
  *   SMPP_REASM_DUP      that seq was already there: ignored;
  *   SMPP_SEG_EPART      total 0, seq 0 or seq > total;
- *   SMPP_SEG_ETOOBIG    len > 254 or an address over 64 octets;
+ *   SMPP_SEG_ETOOBIG    len > 254 (with total > 1) or an address over
+ *                       64 octets;
  *   SMPP_SEG_ENOSPC     the table cannot hold this message (its slots are
  *                       all taken by it), or out is too small at
  *                       completion (the group is dropped then; cap of

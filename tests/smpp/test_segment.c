@@ -364,6 +364,12 @@ static void test_reasm_table(void)
 	longaddr[99] = 0;
 	CHECK_EQ_INT(smpp_reasm_add(&t, longaddr, "g", &c, (const uint8_t *)"abc", 3,
 	    60, joined, 4, &n, NULL), SMPP_SEG_ETOOBIG);
+	/* a lone part is not stored, so it may be longer than a slot */
+	static uint8_t big[1000];
+	struct smpp_concat one = { 0, 1, 1, 16 };
+	CHECK_EQ_INT(smpp_reasm_add(&t, "f", "g", &one, big, sizeof big, 60,
+	    joined, sizeof joined, &n, NULL), SMPP_REASM_COMPLETE);
+	CHECK_EQ_INT(n, 1000);
 	CHECK_EQ_STR(smpp_seg_strerror(SMPP_SEG_EUDH), "malformed UDH");
 }
 

@@ -223,6 +223,11 @@ static const char *url_check(const struct policy *p, const char *text,
 static const char *regex_check(const struct policy *p, const char *text,
     size_t len, char *why, size_t whycap)
 {
+	if (p->has_regex_all) {
+		regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)len };
+		if (regexec(&p->regex_all, text, 1, &m, REG_STARTEND) != 0)
+			return NULL;
+	}
 	for (unsigned i = 0; i < p->nregexes; i++) {
 		regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)len };
 		if (regexec(&p->regexes[i].re, text, 1, &m, REG_STARTEND) == 0) {

@@ -141,6 +141,8 @@ struct policy {
 	struct strset shorteners; /* host -> 1 */
 	struct pol_regex *regexes;
 	unsigned nregexes;
+	regex_t regex_all;        /* (r1)|(r2)|...: one pass for the common miss */
+	int has_regex_all;
 	unsigned segment_limit;
 
 	struct pol_cap *caps;

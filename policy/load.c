@@ -812,13 +812,56 @@ static int regex_item(struct ld *l, yaml_node_t *n, void *o)
 	l->p->nregexes++;
 	return 0;
 }
+/*
+ * Nearly every message matches no regex, and glibc's regexec costs about
+ * the same per call whatever the pattern: one alternation of them all
+ * answers the common "no" in one call; the patterns are tried one by one
+ * only to name the rule that matched.  Back-references would be
+ * renumbered by the grouping, so a set using them is not combined.
+ */
+static void combine_regexes(struct ld *l, yaml_node_t *n)
+{
+	size_t len = 1;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *m = node(l, *it);
+		for (yaml_node_pair_t *pr = m->data.mapping.pairs.start;
+		    pr < m->data.mapping.pairs.top; pr++) {
+			if (strcmp(sval(node(l, pr->key)), "pattern") != 0)
+				continue;
+			const char *pat = sval(node(l, pr->value));
+			for (const char *c = pat; *c; c++)
+				if (c[0] == '\\' && c[1] >= '1' && c[1] <= '9')
+					return;
+			len += strlen(pat) + 3;
+		}
+	}
+	char *all = malloc(len), *w = all;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *m = node(l, *it);
+		for (yaml_node_pair_t *pr = m->data.mapping.pairs.start;
+		    pr < m->data.mapping.pairs.top; pr++)
+			if (strcmp(sval(node(l, pr->key)), "pattern") == 0)
+				w += sprintf(w, "%s(%s)", w == all ? "" : "|",
+				    sval(node(l, pr->value)));
+	}
+	l->p->has_regex_all = regcomp(&l->p->regex_all, all,
+	    REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
+	free(all);
+}
+
 static int ct_regexes(struct ld *l, yaml_node_t *n, void *o)
 {
 	if (want(l, n, YAML_SEQUENCE_NODE, "a list of regexes") < 0)
 		return -1;
 	l->p->regexes = arena_alloc(l->a, (seq_len(n) + 1)
 	    * sizeof(*l->p->regexes));
-	return walk_seq(l, n, "a list of regexes", regex_item, NULL);
+	if (walk_seq(l, n, "a list of regexes", regex_item, NULL) < 0)
+		return -1;
+	if (l->p->nregexes > 1)
+		combine_regexes(l, n);
+	return 0;
 }
 
 /* ---- frequency caps ----------------------------------------------------- */
@@ -1221,6 +1264,8 @@ static void policy_free(struct policy *p)
 {
 	for (unsigned i = 0; i < p->nregexes; i++)
 		regfree(&p->regexes[i].re);
+	if (p->has_regex_all)
+		regfree(&p->regex_all);
 	struct arena a = p->arena;   /* p lives in its own arena */
 	arena_free(&a);
 }

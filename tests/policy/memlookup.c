@@ -46,8 +46,12 @@ static uint64_t num_of(const char *s)
 static size_t slot_of(const struct memlookup *m, uint64_t num, uint32_t tag,
     uint32_t kind)
 {
-	uint64_t h = (num ^ ((uint64_t)tag << 24) ^ kind) * 0x9E3779B97F4A7C15ull;
-	size_t i = (size_t)(h >> 20) & m->mask;
+	/* splitmix64's finalizer: phone numbers are dense, so the low bits
+	 * must depend on all of them */
+	uint64_t h = num ^ ((uint64_t)tag << 32) ^ kind;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	size_t i = (size_t)(h ^ (h >> 31)) & m->mask;
 	while (m->slots[i].num && !(m->slots[i].num == num
 	    && m->slots[i].tag == tag && m->slots[i].kind == kind))
 		i = (i + 1) & m->mask;

@@ -46,6 +46,15 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
+static int all_digits(const char *s, size_t n, int hex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hex ? hex_value((unsigned char)s[i]) < 0 :
+		    !is_digit((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
 /* Decimal digits only, value <= INT_MAX; -1 otherwise. */
 static int parse_int(const char *s, size_t n)
 {
@@ -62,6 +71,15 @@ static int parse_int(const char *s, size_t n)
 		v = v * 10 + d;
 	}
 	return v;
+}
+
+/* Leading zeros of a number go, but a zero stays a "0". */
+static void skip_zeros(const char **s, size_t *n)
+{
+	while (*n > 1 && **s == '0') {
+		(*s)++;
+		(*n)--;
+	}
 }
 
 /* Copy a value into a fixed field, cut to fit: used for raw words that
@@ -340,6 +358,10 @@ static void set_field(struct smpp_receipt *r, struct parse *ps, enum field f,
 	case F_ERR:
 		r->err = parse_int(v, n);
 		copy_cut(r->err_raw, sizeof r->err_raw, v, n);
+		/* Mark a cut so that it cannot read back as a number: the
+		 * first bytes of "000...0042x" are "000...". */
+		if (n > SMPP_RECEIPT_RAW_MAX)
+			r->err_raw[SMPP_RECEIPT_RAW_MAX - 1] = '+';
 		break;
 	case F_TEXT:
 	case F_COUNT:
@@ -600,15 +622,6 @@ static int has_0x(const char *s, size_t n)
 	return n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 }
 
-static int all_digits(const char *s, size_t n, int hex)
-{
-	for (size_t i = 0; i < n; i++)
-		if (hex ? hex_value((unsigned char)s[i]) < 0 :
-		    !is_digit((unsigned char)s[i]))
-			return 0;
-	return n > 0;
-}
-
 static int parse_dec_u64(const char *s, size_t n, uint64_t *v)
 {
 	uint64_t x = 0;
@@ -654,15 +667,6 @@ static int has_hex_letter(const char *s, size_t n)
 			return 1;
 	}
 	return 0;
-}
-
-/* Leading zeros of a number go, but a zero stays a "0". */
-static void skip_zeros(const char **s, size_t *n)
-{
-	while (*n > 1 && **s == '0') {
-		(*s)++;
-		(*n)--;
-	}
 }
 
 static int empty_key(char *out, size_t cap)

@@ -83,7 +83,9 @@ struct smpp_receipt {
 	enum smpp_stat stat;
 	char stat_raw[SMPP_RECEIPT_RAW_MAX + 1]; /* the word as received */
 	int err;   /* decimal value, -1 when missing or not decimal */
-	char err_raw[SMPP_RECEIPT_RAW_MAX + 1];  /* as received, truncated */
+	/* as received; when longer than SMPP_RECEIPT_RAW_MAX, its first
+	 * RAW_MAX - 1 bytes and a '+' */
+	char err_raw[SMPP_RECEIPT_RAW_MAX + 1];
 	int network_type; /* network_error_code TLV's first octet, or -1 */
 	/* Points into the parsed input (valid while it is); NULL when there
 	 * was no "text:" field. */

@@ -129,6 +129,14 @@ static void test_variants(void)
 	CHECK(r.text != NULL);
 	CHECK_EQ_INT(r.text_len, 0);
 
+	/* an err too big for an int is raw; a cut raw is marked */
+	parse("id:1 stat:DELIVRD err:99999999999", &r);
+	CHECK_EQ_INT(r.err, -1);
+	CHECK_EQ_STR(r.err_raw, "99999999999");
+	parse("id:1 stat:DELIVRD err:00000000000000000000004099276460824344802", &r);
+	CHECK_EQ_INT(r.err, -1);
+	CHECK_EQ_STR(r.err_raw, "00000000000000+");
+
 	/* an unknown stat word is OTHER, with the word kept */
 	CHECK_EQ_INT(parse("id:1 stat:FAILED", &r), SMPP_RECEIPT_OK);
 	CHECK_EQ_INT(r.stat, SMPP_STAT_OTHER);
@@ -329,8 +337,8 @@ static void test_format_cap(void)
 static void test_round_trip(void)
 {
 	static const char *in[] = {
-		"id:0123456789 sub:001 dlvrd:001 submit date:2403151230 "
-		"done date:2403151231 stat:DELIVRD err:000 text:Hello",
+		("id:0123456789 sub:001 dlvrd:001 submit date:2403151230 "
+		"done date:2403151231 stat:DELIVRD err:000 text:Hello"),
 		"ID:0xFFEE stat:rejected err:0x1F TEXT:a:b:c",
 		"stat:UNDELIV id:2d5ab4a2-3a35-4b4c-9a3e-8f5b6a4e2c11 err:5",
 		"id:9 done date:991231235959 stat:EXPIRED",

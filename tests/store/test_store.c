@@ -1,0 +1,877 @@
+/*
+ * store/: records, ids, the writer and completions, lanes and claims,
+ * transitions, the carrier map, receipts, crash recovery, a full map,
+ * counters, the audit log and purge.  Every test works in its own fresh
+ * temporary directory.
+ */
+#include "tests/unit.h"
+#include "store/store.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXC 16384
+
+static char dir[256];
+static struct store_completion got[MAXC];
+static size_t ngot;
+
+static void make_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/store-test-XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static void remove_dir(void)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static struct store *open_store(size_t map_size)
+{
+	struct store_config cfg = { .path = dir, .map_size = map_size,
+	    .node_id = 7, .max_batch = 512 };
+	struct store *st = NULL;
+	int rc = store_open(&cfg, &st);
+
+	if (rc < 0)
+		printf("# store_open: %s\n", store_strerror(rc));
+	return st;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void collect(const struct store_completion *c, void *arg)
+{
+	if (ngot < MAXC)
+		got[ngot++] = *c;
+}
+
+/* Polls the notify fd until `want` completions have arrived. */
+static int wait_for(struct store *st, size_t want)
+{
+	struct pollfd p = { .fd = store_notify_fd(st), .events = POLLIN };
+
+	while (ngot < want) {
+		if (poll(&p, 1, 10000) <= 0)
+			return -1;
+		store_drain_completions(st, collect, NULL);
+	}
+	return 0;
+}
+
+static struct store_completion run(struct store *st, struct store_op op)
+{
+	struct store_completion none = { .rc = -9999 };
+
+	ngot = 0;
+	if (store_submit(st, &op, 1) < 0 || wait_for(st, 1) < 0)
+		return none;
+	return got[0];
+}
+
+static struct store_msg sample(const char *lane, int64_t due)
+{
+	static const uint8_t body[] = "Your code is 123456";
+
+	return (struct store_msg){
+		.account = "acme", .campaign = "C1", .lane = lane,
+		.src_ton = 1, .src_npi = 1, .src_addr = "15550001111",
+		.dst_ton = 1, .dst_npi = 1, .dst_addr = "15552223333",
+		.data_coding = 0, .esm_class = 0x40, .registered_delivery = 1,
+		.segments = 1, .state = STORE_QUEUED, .validity_ms = due + 86400000,
+		.next_attempt_ms = due, .body = body, .body_len = sizeof(body) - 1,
+	};
+}
+
+static uint64_t enqueue(struct store *st, const char *lane, int64_t due)
+{
+	struct store_msg m = sample(lane, due);
+	struct store_completion c = run(st, (struct store_op){
+	    .kind = STORE_OP_ENQUEUE, .u.msg = &m });
+
+	return c.rc == 0 ? c.id : 0;
+}
+
+static int mark(struct store *st, uint64_t id, enum store_state to,
+    int64_t due, int no_attempt)
+{
+	struct store_op op = { .kind = STORE_OP_MARK, .id = id,
+	    .u.mark = { .state = to, .due_ms = due, .no_attempt = no_attempt,
+	    .error = to == STORE_UNDELIVERABLE ? 0x45 : 0 } };
+
+	return run(st, op).rc;
+}
+
+static int mark_submitted(struct store *st, uint64_t id, const char *carrier,
+    const char *const *cids, unsigned n)
+{
+	struct store_op op = { .kind = STORE_OP_MARK, .id = id,
+	    .u.mark = { .state = STORE_SUBMITTED, .carrier = carrier,
+	    .carrier_ids = cids, .n_carrier_ids = n } };
+
+	return run(st, op).rc;
+}
+
+static enum store_state state_of(struct store *st, uint64_t id)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg m;
+
+	return store_get_message(st, id, &m, buf, sizeof(buf)) == 0 ?
+	    m.state : STORE_STATE_COUNT;
+}
+
+/* Waits until everything submitted so far (claims included) is committed. */
+static void barrier(struct store *st)
+{
+	static const char k[] = "barrier";
+
+	run(st, (struct store_op){ .kind = STORE_OP_KV_PUT,
+	    .u.kv = { .key = k, .klen = sizeof(k) - 1, .val = "", .vlen = 0 } });
+}
+
+/* ---- ids ---- */
+
+static void test_msgid_text(void)
+{
+	static const struct { const char *in; int rc; uint64_t id; } cases[] = {
+		{ "0000000000000001", 0, 1 },
+		{ "7fffffffffffffff", 0, 0x7fffffffffffffffull },
+		{ "ABCdef", 0, 0xabcdef },
+		{ "", -EINVAL, 0 },
+		{ "12345678901234567", -EINVAL, 0 },
+		{ "12g4", -EINVAL, 0 },
+		{ " 12", -EINVAL, 0 },
+	};
+	char buf[STORE_MSGID_LEN + 1];
+	uint64_t id;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_EQ_INT(store_msgid_parse(cases[i].in, &id), cases[i].rc);
+		if (cases[i].rc == 0) {
+			CHECK(id == cases[i].id);
+			store_msgid_format(id, buf);
+			CHECK_EQ_INT(strlen(buf), STORE_MSGID_LEN);
+			CHECK(store_msgid_parse(buf, &id) == 0 && id == cases[i].id);
+		}
+	}
+}
+
+static struct store_op ops[4096];
+
+/* Submits n enqueues at once: returns 1 if ids ascend strictly from *last. */
+static int enqueue_many(struct store *st, struct store_msg *m, size_t n,
+    uint64_t *last)
+{
+	int ok = 1;
+
+	for (size_t i = 0; i < n; i++)
+		ops[i] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = m };
+	ngot = 0;
+	if (store_submit(st, ops, n) < 0 || wait_for(st, n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		ok &= ops[i].id > *last && got[i].id == ops[i].id && got[i].rc == 0;
+		*last = ops[i].id;
+	}
+	return ok;
+}
+
+static void test_ids(void)
+{
+	struct store_msg m = sample("ids", 0);
+	struct store *st;
+	uint64_t last = 0, first;
+
+	make_dir();
+	st = open_store(0);
+	CHECK(st != NULL);
+	CHECK(enqueue_many(st, &m, 4096, &last));
+	first = ops[0].id;
+	CHECK(enqueue_many(st, &m, 4096, &last));
+	CHECK_EQ_INT((first >> 12) & 1023, 7);	/* node id */
+	CHECK(llabs(store_msgid_time_ms(first) - now_ms()) < 60000);
+	store_close(st);
+	st = open_store(0);
+	CHECK(enqueue_many(st, &m, 10, &last));	/* after a reopen: still above */
+	store_close(st);
+	remove_dir();
+}
+
+/* ---- records ---- */
+
+static void test_record_roundtrip(void)
+{
+	static const char cids[] = "a1\0b2";
+	struct store_msg m = sample("L", 1234), d;
+	uint8_t buf[STORE_MSG_MAX];
+	size_t len;
+
+	m.id = 0x1234567890abcull;
+	m.state = STORE_SUBMITTED;
+	m.attempts = 3;
+	m.last_error = 0x45;
+	m.carrier = "carrierA";
+	m.carrier_ids = cids;
+	m.carrier_ids_len = sizeof(cids);
+	m.n_carrier_ids = 2;
+	m.created_ms = 1;
+	m.updated_ms = 2;
+	CHECK_EQ_INT(store_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	CHECK_EQ_INT(store_msg_decode(buf, len, &d), 0);
+	CHECK(d.id == m.id);
+	CHECK_EQ_STR(d.account, "acme");
+	CHECK_EQ_STR(d.campaign, "C1");
+	CHECK_EQ_STR(d.lane, "L");
+	CHECK_EQ_STR(d.src_addr, "15550001111");
+	CHECK_EQ_STR(d.dst_addr, "15552223333");
+	CHECK_EQ_STR(d.carrier, "carrierA");
+	CHECK_EQ_INT(d.state, STORE_SUBMITTED);
+	CHECK_EQ_INT(d.attempts, 3);
+	CHECK_EQ_INT(d.last_error, 0x45);
+	CHECK_EQ_INT(d.esm_class, 0x40);
+	CHECK_EQ_INT(d.next_attempt_ms, 1234);
+	CHECK_EQ_INT(d.validity_ms, 1234 + 86400000);
+	CHECK_EQ_INT(d.body_len, m.body_len);
+	CHECK_EQ_MEM(d.body, m.body, m.body_len);
+	CHECK_EQ_STR(store_msg_carrier_id(&d, 0), "a1");
+	CHECK_EQ_STR(store_msg_carrier_id(&d, 1), "b2");
+	CHECK(store_msg_carrier_id(&d, 2) == NULL);
+	CHECK_EQ_INT(store_msg_encode(&m, buf, 40, &len), -E2BIG);
+}
+
+static void test_record_corrupt(void)
+{
+	/* offset of the account's length, of its NUL; the version byte */
+	static const struct { const char *name; size_t off; uint8_t val; } flips[] = {
+		{ "bad version", 0, 9 },
+		{ "state out of range", 1, STORE_STATE_COUNT },
+		{ "length past end", 59, 0x7f },
+		{ "missing NUL", 58 + 2 + 4, 'x' },
+		{ "carrier id count", 12, 5 },
+	};
+	struct store_msg m = sample("L", 0), d;
+	uint8_t buf[STORE_MSG_MAX], bad[STORE_MSG_MAX + 1];
+	size_t len, cut;
+	int all_rejected = 1;
+
+	store_msg_encode(&m, buf, sizeof(buf), &len);
+	for (cut = 0; cut < len; cut++) {
+		memcpy(bad, buf, cut);	/* a copy: ASan sees any overread */
+		all_rejected &= store_msg_decode(bad, cut, &d) == STORE_ECORRUPT;
+	}
+	CHECK(all_rejected);
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	CHECK_EQ_INT(store_msg_decode(bad, len + 1, &d), STORE_ECORRUPT);
+	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		memcpy(bad, buf, len);
+		bad[flips[i].off] = flips[i].val;
+		unit_current = flips[i].name;
+		CHECK_EQ_INT(store_msg_decode(bad, len, &d), STORE_ECORRUPT);
+	}
+}
+
+/* ---- writer, completions, reads ---- */
+
+static void test_enqueue_notify(void)
+{
+	struct store_msg m = sample("lane", 0), r;
+	uint8_t buf[STORE_MSG_MAX];
+	uint64_t counts[STORE_STATE_COUNT];
+	struct store *st;
+	int cookies_ok = 1;
+
+	make_dir();
+	st = open_store(0);
+	for (size_t i = 0; i < 300; i++)
+		ops[i] = (struct store_op){ .kind = STORE_OP_ENQUEUE,
+		    .cookie = (void *)(i + 1), .u.msg = &m };
+	ngot = 0;
+	/* three submits: the writer groups what it finds waiting */
+	CHECK_EQ_INT(store_submit(st, ops, 100), 0);
+	CHECK_EQ_INT(store_submit(st, ops + 100, 100), 0);
+	CHECK_EQ_INT(store_submit(st, ops + 200, 100), 0);
+	CHECK_EQ_INT(wait_for(st, 300), 0);
+	for (size_t i = 0; i < 300; i++)
+		cookies_ok &= got[i].cookie == (void *)(i + 1) && got[i].rc == 0 &&
+		    got[i].kind == STORE_OP_ENQUEUE;
+	CHECK(cookies_ok);
+	CHECK_EQ_INT(store_get_message(st, ops[150].id, &r, buf, sizeof(buf)), 0);
+	CHECK(r.id == ops[150].id);
+	CHECK_EQ_STR(r.dst_addr, "15552223333");
+	CHECK_EQ_INT(r.state, STORE_QUEUED);
+	CHECK(r.created_ms > 0 && r.updated_ms == r.created_ms);
+	CHECK_EQ_INT(store_get_message(st, 42, &r, buf, sizeof(buf)), -ENOENT);
+	CHECK_EQ_INT(store_state_counts(st, counts), 0);
+	CHECK_EQ_INT(counts[STORE_QUEUED], 300);
+	m.state = STORE_SUBMITTED;	/* not a state a message enters with */
+	ops[0] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &m };
+	CHECK_EQ_INT(store_submit(st, ops, 1), -EINVAL);
+	store_close(st);
+	remove_dir();
+}
+
+static int add_lane(const char *lane, void *arg)
+{
+	char *s = arg;
+
+	strcat(s, lane);
+	strcat(s, ",");
+	return 0;
+}
+
+static void test_claim_lanes(void)
+{
+	static struct store_msg out[16];
+	static uint8_t buf[16 * 1024];
+	struct store_msg m = sample("slow", 0);
+	int64_t now = now_ms(), next;
+	uint64_t depth, last = 0, a, b, c;
+	char lanes[64] = "";
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	m.next_attempt_ms = now + 3600000;	/* a throttled lane, all future */
+	CHECK(enqueue_many(st, &m, 1000, &last));
+	a = enqueue(st, "fast", now - 10);
+	b = enqueue(st, "order", now - 1);
+	c = enqueue(st, "order", now - 3);
+	enqueue(st, "order", now + 60000);
+	CHECK_EQ_INT(store_claim_due(st, "fast", now, out, 16, buf, sizeof(buf),
+	    &next), 1);
+	CHECK(out[0].id == a);
+	CHECK_EQ_INT(out[0].state, STORE_QUEUED);	/* as read, before the claim */
+	CHECK_EQ_INT(next, -1);
+	CHECK_EQ_INT(store_claim_due(st, "fast", now, out, 16, buf, sizeof(buf),
+	    &next), 0);	/* hidden at once, committed or not */
+	CHECK_EQ_INT(store_claim_due(st, "slow", now, out, 16, buf, sizeof(buf),
+	    &next), 0);
+	CHECK_EQ_INT(next, now + 3600000);
+	CHECK_EQ_INT(store_claim_due(st, "order", now, out, 1, buf, sizeof(buf),
+	    &next), 1);
+	CHECK(out[0].id == c);	/* earliest due first */
+	CHECK_EQ_INT(next, now - 1);	/* more is due */
+	CHECK_EQ_INT(store_claim_due(st, "order", now, out, 16, buf, 100,
+	    &next), 0);	/* no room in buf */
+	CHECK_EQ_INT(store_claim_due(st, "order", now, out, 16, buf, sizeof(buf),
+	    &next), 1);
+	CHECK(out[0].id == b);
+	CHECK_EQ_INT(next, now + 60000);
+	barrier(st);
+	CHECK_EQ_INT(state_of(st, a), STORE_SUBMITTING);
+	CHECK_EQ_INT(store_lane_depth(st, "slow", &depth), 0);
+	CHECK_EQ_INT(depth, 1000);
+	CHECK_EQ_INT(store_lane_depth(st, "fast", &depth), 0);
+	CHECK_EQ_INT(depth, 0);
+	CHECK_EQ_INT(store_lanes_list(st, add_lane, lanes), 0);
+	CHECK_EQ_STR(lanes, "order,slow,");
+	store_close(st);
+	remove_dir();
+}
+
+static uint64_t enqueue_claimed(struct store *st, const char *lane)
+{
+	static struct store_msg out[1];
+	static uint8_t buf[STORE_MSG_MAX];
+	uint64_t id = enqueue(st, lane, 0);
+
+	if (store_claim_due(st, lane, now_ms(), out, 1, buf, sizeof(buf), NULL) != 1)
+		return 0;
+	return out[0].id == id ? id : 0;
+}
+
+static void test_transitions(void)
+{
+	static const char *const cids[] = { "0A1", "0a2 " };
+	static const char *const cids2[] = { "B7" };
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg r;
+	uint64_t id, got_id;
+	unsigned part;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	id = enqueue_claimed(st, "t");
+	CHECK(id != 0);
+	/* a carrier throttle before sending: no attempt counted */
+	CHECK_EQ_INT(mark(st, id, STORE_DEFERRED, 5, 1), 0);
+	store_get_message(st, id, &r, buf, sizeof(buf));
+	CHECK_EQ_INT(r.state, STORE_DEFERRED);
+	CHECK_EQ_INT(r.attempts, 0);
+	CHECK_EQ_INT(r.next_attempt_ms, 5);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 2), STORE_ESTATE);
+	/* due 5 ms after the epoch: claimable again */
+	CHECK_EQ_INT(store_claim_due(st, "t", now_ms(), &r, 1, buf, sizeof(buf),
+	    NULL), 1);
+	CHECK(r.id == id);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 2), 0);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "A1", &got_id, &part), 0);
+	CHECK(got_id == id);
+	CHECK_EQ_INT(part, 0);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "00a2", &got_id, &part), 0);
+	CHECK_EQ_INT(part, 1);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c2", "a1", &got_id, &part), -ENOENT);
+	store_get_message(st, id, &r, buf, sizeof(buf));
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_STR(r.carrier, "c1");
+	CHECK_EQ_INT(r.n_carrier_ids, 2);
+	/* a temporary failure receipt: retry, and the map follows */
+	CHECK_EQ_INT(mark(st, id, STORE_QUEUED, 0, 0), 0);
+	CHECK_EQ_INT(store_claim_due(st, "t", now_ms(), &r, 1, buf, sizeof(buf), NULL), 1);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids2, 1), 0);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "a1", &got_id, &part), -ENOENT);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "b7", &got_id, &part), 0);
+	CHECK_EQ_INT(mark(st, id, STORE_DELIVERED, 0, 0), 0);
+	store_get_message(st, id, &r, buf, sizeof(buf));
+	CHECK_EQ_INT(r.state, STORE_DELIVERED);
+	CHECK_EQ_INT(r.attempts, 2);
+	CHECK_EQ_INT(mark(st, id, STORE_QUEUED, 0, 0), STORE_ESTATE);
+	CHECK_EQ_INT(mark(st, id, STORE_UNDELIVERABLE, 0, 0), STORE_ESTATE);
+	CHECK_EQ_INT(mark(st, 12345, STORE_DELIVERED, 0, 0), -ENOENT);
+	store_close(st);
+	remove_dir();
+}
+
+static void test_cancel(void)
+{
+	static const struct { int claim; int64_t cancelled; enum store_state after; } cases[] = {
+		{ 0, 1, STORE_CANCELLED },
+		{ 1, 0, STORE_SUBMITTING },
+	};
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t id = cases[i].claim ? enqueue_claimed(st, "c") :
+		    enqueue(st, "c", now_ms() + 100000);
+		struct store_completion c = run(st, (struct store_op){
+		    .kind = STORE_OP_CANCEL, .id = id });
+
+		CHECK_EQ_INT(c.rc, 0);
+		CHECK_EQ_INT(c.value, cases[i].cancelled);
+		CHECK_EQ_INT(state_of(st, id), cases[i].after);
+	}
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_CANCEL,
+	    .id = 99 }).rc, -ENOENT);
+	store_close(st);
+	remove_dir();
+}
+
+/* ---- pending receipts ---- */
+
+struct seen {
+	size_t n;
+	uint64_t seq[16];
+	char data[16][16];
+};
+
+static int see_receipt(uint64_t seq, const void *data, size_t len, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n == 16 || len >= 16)
+		return 1;
+	s->seq[s->n] = seq;
+	memcpy(s->data[s->n], data, len);
+	s->data[s->n++][len] = '\0';
+	return 0;
+}
+
+static uint64_t add_receipt(struct store *st, const char *acct, const char *text)
+{
+	struct store_completion c = run(st, (struct store_op){
+	    .kind = STORE_OP_RECEIPT_ADD,
+	    .u.receipt = { .account = acct, .data = text, .len = strlen(text) } });
+
+	return c.rc == 0 ? c.id : 0;
+}
+
+static void test_receipts(void)
+{
+	static const char *const texts[] = { "r0", "r1", "r2", "r3", "r4" };
+	uint64_t seq[5];
+	struct seen s = { 0 };
+	struct store *st;
+	int ordered = 1;
+
+	make_dir();
+	st = open_store(0);
+	for (int i = 0; i < 5; i++) {
+		seq[i] = add_receipt(st, "A", texts[i]);
+		add_receipt(st, i % 2 ? "B" : "AA", "other");	/* interleaved */
+	}
+	CHECK_EQ_INT(store_receipts_list(st, "A", 0, see_receipt, &s), 0);
+	CHECK_EQ_INT(s.n, 5);
+	for (int i = 0; i < 5; i++)
+		ordered &= s.seq[i] == seq[i] && strcmp(s.data[i], texts[i]) == 0;
+	CHECK(ordered);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_RECEIPT_ACK,
+	    .id = seq[1], .u.receipt.account = "A" }).rc, 0);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_RECEIPT_ACK,
+	    .id = seq[1], .u.receipt.account = "A" }).rc, -ENOENT);
+	memset(&s, 0, sizeof(s));
+	store_receipts_list(st, "A", 0, see_receipt, &s);
+	CHECK_EQ_INT(s.n, 4);
+	CHECK_EQ_STR(s.data[1], "r2");
+	memset(&s, 0, sizeof(s));
+	store_receipts_list(st, "A", seq[2], see_receipt, &s);	/* resume */
+	CHECK_EQ_INT(s.n, 2);
+	CHECK_EQ_STR(s.data[0], "r3");
+	store_close(st);
+	st = open_store(0);	/* they survive a restart */
+	memset(&s, 0, sizeof(s));
+	store_receipts_list(st, "A", 0, see_receipt, &s);
+	CHECK_EQ_INT(s.n, 4);
+	store_close(st);
+	remove_dir();
+}
+
+/* ---- crash recovery ---- */
+
+/*
+ * The child enqueues 50 messages, claims 20, waits for the claims to
+ * commit, says so on the pipe and waits to be killed.
+ */
+static void crash_child_claims(int fd)
+{
+	static struct store_msg out[20];
+	static uint8_t buf[20 * 1024];
+	struct store_msg m = sample("r", 0);
+	struct store *st = open_store(0);
+	uint64_t last = 0;
+	char c = 'x';
+
+	if (st == NULL || !enqueue_many(st, &m, 50, &last) ||
+	    store_claim_due(st, "r", now_ms(), out, 20, buf, sizeof(buf), NULL) != 20)
+		_exit(1);
+	barrier(st);
+	if (write(fd, &c, 1) != 1)
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+static void test_recover_submitting(void)
+{
+	uint64_t counts[STORE_STATE_COUNT], depth;
+	int p[2], status;
+	struct store *st;
+	pid_t pid;
+	char c;
+
+	make_dir();
+	CHECK_EQ_INT(pipe(p), 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		crash_child_claims(p[1]);
+	CHECK_EQ_INT(read(p[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status));
+	close(p[0]);
+	close(p[1]);
+	st = open_store(0);
+	CHECK(st != NULL);
+	CHECK_EQ_INT(store_recovered(st), 20);
+	store_state_counts(st, counts);
+	CHECK_EQ_INT(counts[STORE_QUEUED], 50);
+	CHECK_EQ_INT(counts[STORE_SUBMITTING], 0);
+	store_lane_depth(st, "r", &depth);
+	CHECK_EQ_INT(depth, 50);
+	store_close(st);
+	remove_dir();
+}
+
+/* Enqueues in batches, reports every acknowledged id, until killed. */
+static void crash_child_flood(int fd)
+{
+	struct store_msg m = sample("f", 0);
+	struct store *st = open_store(0);
+
+	for (;;) {
+		for (size_t i = 0; i < 200; i++)
+			ops[i] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &m };
+		ngot = 0;
+		if (st == NULL || store_submit(st, ops, 200) < 0 || wait_for(st, 200) < 0)
+			_exit(1);
+		for (size_t i = 0; i < ngot; i++)
+			if (got[i].rc == 0 && write(fd, &got[i].id, 8) != 8)
+				_exit(1);
+	}
+}
+
+static void test_kill9_loses_nothing_acked(void)
+{
+	static uint64_t acked[1 << 20];
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg r;
+	size_t n = 0, missing = 0;
+	int p[2], status;
+	struct store *st;
+	ssize_t k;
+	pid_t pid;
+
+	make_dir();
+	CHECK_EQ_INT(pipe(p), 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		crash_child_flood(p[1]);
+	}
+	close(p[1]);
+	for (int64_t end = now_ms() + 400; now_ms() < end && n < 1000000;)
+		if (read(p[0], (char *)&acked[n], 8) == 8)
+			n++;
+	kill(pid, SIGKILL);	/* mid-batch, most likely mid-commit */
+	waitpid(pid, &status, 0);
+	while (n < sizeof(acked) / 8 &&
+	    (k = read(p[0], (char *)&acked[n], 8)) == 8)
+		n++;
+	close(p[0]);
+	printf("# %zu acknowledged before the kill\n", n);
+	CHECK(n > 0);
+	st = open_store(0);
+	for (size_t i = 0; i < n; i++)
+		missing += store_get_message(st, acked[i], &r, buf, sizeof(buf)) != 0;
+	CHECK_EQ_INT(missing, 0);
+	store_close(st);
+	remove_dir();
+}
+
+/* ---- a full map ---- */
+
+static void test_map_full(void)
+{
+	static uint8_t big[1000], buf[STORE_MSG_MAX];
+	static uint64_t ids[4096];
+	struct store_msg m = sample("full", 0), r;
+	size_t n = 0, unreadable = 0;
+	struct store *st;
+	int rc = 0, tries;
+
+	make_dir();
+	st = open_store(1 << 20);
+	m.body = big;
+	m.body_len = sizeof(big);
+	m.next_attempt_ms = now_ms() + 3600000;
+	while (n < 4096 && rc == 0) {
+		struct store_completion c = run(st, (struct store_op){
+		    .kind = STORE_OP_ENQUEUE, .u.msg = &m });
+
+		rc = c.rc;
+		if (rc == 0)
+			ids[n++] = c.id;
+	}
+	printf("# %zu messages fit in 1 MiB\n", n);
+	CHECK_EQ_INT(rc, STORE_EFULL);
+	CHECK(n > 100);
+	for (size_t i = 0; i < n; i++)
+		unreadable += store_get_message(st, ids[i], &r, buf, sizeof(buf)) != 0;
+	CHECK_EQ_INT(unreadable, 0);
+	/* one batch: a new message (refused) and a final mark (applied) */
+	ops[0] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &m };
+	ops[1] = (struct store_op){ .kind = STORE_OP_MARK, .id = ids[0],
+	    .u.mark.state = STORE_EXPIRED };
+	ngot = 0;
+	CHECK_EQ_INT(store_submit(st, ops, 2), 0);
+	CHECK_EQ_INT(wait_for(st, 2), 0);
+	CHECK_EQ_INT(got[0].rc, STORE_EFULL);
+	CHECK_EQ_INT(got[1].rc, 0);
+	CHECK_EQ_INT(state_of(st, ids[0]), STORE_EXPIRED);
+	for (size_t i = 1; i < n / 2; i++)
+		mark(st, ids[i], STORE_EXPIRED, 0, 0);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_PURGE,
+	    .u.purge = { .before_ms = now_ms() + 1000, .max = 10000 } }).value,
+	    (int64_t)(n / 2));
+	/* freed pages are reusable once no snapshot needs them */
+	for (tries = 0, rc = -1; tries < 5 && rc != 0; tries++)
+		rc = run(st, (struct store_op){ .kind = STORE_OP_ENQUEUE,
+		    .u.msg = &m }).rc;
+	CHECK_EQ_INT(rc, 0);
+	store_close(st);
+	remove_dir();
+}
+
+/* ---- counters, audit, kv, purge ---- */
+
+static int64_t counter_add(struct store *st, const char *name, int64_t w,
+    int64_t d)
+{
+	return run(st, (struct store_op){ .kind = STORE_OP_COUNTER_ADD,
+	    .u.counter = { .name = name, .window = w, .delta = d } }).value;
+}
+
+static void test_counters(void)
+{
+	struct store *st;
+	int64_t v;
+
+	make_dir();
+	st = open_store(0);
+	CHECK_EQ_INT(counter_add(st, "brand:acme:day", 20240101, 5), 5);
+	CHECK_EQ_INT(counter_add(st, "brand:acme:day", 20240101, 3), 8);
+	CHECK_EQ_INT(counter_add(st, "brand:acme:day", 20240102, 1), 1);
+	CHECK_EQ_INT(counter_add(st, "brand:acme", 20240101, -2), -2);
+	store_close(st);
+	st = open_store(0);
+	CHECK_EQ_INT(store_counter_get(st, "brand:acme:day", 20240101, &v), 0);
+	CHECK_EQ_INT(v, 8);
+	CHECK_EQ_INT(store_counter_get(st, "brand:acme", 20240101, &v), 0);
+	CHECK_EQ_INT(v, -2);
+	CHECK_EQ_INT(store_counter_get(st, "nothing", 1, &v), 0);
+	CHECK_EQ_INT(v, 0);
+	store_close(st);
+	remove_dir();
+}
+
+struct audit_seen {
+	int n;
+	int64_t t[8];
+	char reason[8][32];
+};
+
+static int see_audit(const struct store_audit *a, void *arg)
+{
+	struct audit_seen *s = arg;
+
+	s->t[s->n] = a->time_ms;
+	snprintf(s->reason[s->n++], 32, "%s/%s/%s", a->rule, a->reason,
+	    a->recipient);
+	return s->n == 8;
+}
+
+static void test_audit(void)
+{
+	static const int64_t times[] = { 4000, 1000, 3000, 2000, 2000 };
+	struct audit_seen s = { 0 };
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	for (size_t i = 0; i < 5; i++) {
+		struct store_audit a = { .time_ms = times[i], .msg_id = i,
+		    .account = "acme", .campaign = "C1", .recipient = "1555",
+		    .rule = "optout", .reason = i == 3 ? "stop" : "x" };
+
+		CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_AUDIT,
+		    .u.audit = &a }).rc, 0);
+	}
+	CHECK_EQ_INT(store_audit_range(st, 2000, 4000, see_audit, &s), 0);
+	CHECK_EQ_INT(s.n, 3);
+	CHECK_EQ_INT(s.t[0], 2000);
+	CHECK_EQ_STR(s.reason[0], "optout/stop/1555");	/* same ms: in order */
+	CHECK_EQ_INT(s.t[2], 3000);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_AUDIT_PURGE,
+	    .u.purge = { .before_ms = 2500, .max = 100 } }).value, 3);
+	memset(&s, 0, sizeof(s));
+	store_audit_range(st, 0, INT64_MAX, see_audit, &s);
+	CHECK_EQ_INT(s.n, 2);
+	store_close(st);
+	remove_dir();
+}
+
+static void test_kv(void)
+{
+	char buf[16];
+	size_t len;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_KV_PUT,
+	    .u.kv = { .key = "optout\0acme\0001555", .klen = 16, .val = "STOP",
+	    .vlen = 4 } }).rc, 0);
+	CHECK_EQ_INT(store_kv_get(st, "optout\0acme\0001555", 16, buf,
+	    sizeof(buf), &len), 0);
+	CHECK_EQ_INT(len, 4);
+	CHECK_EQ_MEM(buf, "STOP", 4);
+	CHECK_EQ_INT(store_kv_get(st, "optout\0acme\0001555", 16, buf, 2, &len),
+	    -E2BIG);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_KV_DEL,
+	    .u.kv = { .key = "optout\0acme\0001555", .klen = 16 } }).rc, 0);
+	CHECK_EQ_INT(store_kv_get(st, "optout\0acme\0001555", 16, buf,
+	    sizeof(buf), &len), -ENOENT);
+	store_close(st);
+	remove_dir();
+}
+
+static void test_purge(void)
+{
+	static const char *const cids[] = { "77" };
+	uint64_t ids[5], live, got_id, counts[STORE_STATE_COUNT];
+	struct store *st;
+	unsigned part;
+
+	make_dir();
+	st = open_store(0);
+	for (int i = 0; i < 5; i++) {
+		ids[i] = enqueue_claimed(st, "p");
+		mark_submitted(st, ids[i], "c", i == 0 ? cids : NULL, i == 0);
+		mark(st, ids[i], STORE_DELIVERED, 0, 0);
+	}
+	live = enqueue(st, "p", now_ms() + 100000);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_PURGE,
+	    .u.purge = { .before_ms = now_ms() + 1, .max = 2 } }).value, 2);
+	CHECK_EQ_INT(state_of(st, ids[0]), STORE_STATE_COUNT);	/* gone */
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c", "77", &got_id, &part), -ENOENT);
+	CHECK_EQ_INT(state_of(st, ids[2]), STORE_DELIVERED);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_PURGE,
+	    .u.purge = { .before_ms = now_ms() + 1, .max = 100 } }).value, 3);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_PURGE,
+	    .u.purge = { .before_ms = 1, .max = 100 } }).value, 0);
+	CHECK_EQ_INT(state_of(st, live), STORE_QUEUED);	/* not final: kept */
+	store_state_counts(st, counts);
+	CHECK_EQ_INT(counts[STORE_DELIVERED], 0);
+	CHECK_EQ_INT(counts[STORE_QUEUED], 1);
+	store_close(st);
+	remove_dir();
+}
+
+int main(void)
+{
+	RUN(test_msgid_text);
+	RUN(test_ids);
+	RUN(test_record_roundtrip);
+	RUN(test_record_corrupt);
+	RUN(test_enqueue_notify);
+	RUN(test_claim_lanes);
+	RUN(test_transitions);
+	RUN(test_cancel);
+	RUN(test_receipts);
+	RUN(test_recover_submitting);
+	RUN(test_kill9_loses_nothing_acked);
+	RUN(test_map_full);
+	RUN(test_counters);
+	RUN(test_audit);
+	RUN(test_kv);
+	RUN(test_purge);
+	return unit_done();
+}

@@ -547,6 +547,37 @@ static void test_pdu_payload(void)
 	CHECK_EQ_STR(r.id, "xyz");
 }
 
+/* Through the real codec: encode a deliver_sm, decode it, read it. */
+static void test_pdu_wire(void)
+{
+	static struct smpp_pdu in, out;
+	static const uint8_t neterr[] = { 3, 0, 11 };
+	static const char *sm = "id:1A2B3C stat:DELIVRD err:000 text:hi";
+	struct smpp_tlv_store store = { .used = 0 };
+	struct smpp_error err;
+	struct smpp_limits lim = { SMPP_DEFAULT_MAX_PDU };
+	struct smpp_receipt r;
+	uint8_t buf[512];
+
+	smpp_pdu_init(&in, SMPP_DELIVER_SM, 7);
+	in.esm_class = SMPP_ESM_TYPE_RECEIPT;
+	in.short_message = (const uint8_t *)sm;
+	in.sm_length = (uint8_t)strlen(sm);
+	CHECK_EQ_INT(smpp_tlv_add_str(&in, SMPP_TLV_RECEIPTED_MESSAGE_ID, "1A2B3C"), 0);
+	CHECK_EQ_INT(smpp_tlv_add_int(&in, &store, SMPP_TLV_MESSAGE_STATE,
+	    SMPP_STATE_EXPIRED), 0);
+	CHECK_EQ_INT(smpp_tlv_add(&in, SMPP_TLV_NETWORK_ERROR_CODE, neterr, 3), 0);
+	long n = smpp_pdu_encode(&in, buf, sizeof buf, &err);
+	CHECK(n > 0 && n <= (long)sizeof buf);
+	CHECK_EQ_INT(smpp_pdu_decode(buf, (size_t)n, &lim, &out, &err), 0);
+	CHECK_EQ_INT(smpp_receipt_from_pdu(&out, &r), 1);
+	CHECK_EQ_STR(r.id, "1A2B3C");
+	CHECK_EQ_INT(r.stat, SMPP_STAT_EXPIRED);
+	CHECK_EQ_INT(r.err, 11);
+	CHECK_EQ_INT(r.network_type, 3);
+	CHECK_EQ_STR(text_of(&r), "hi");
+}
+
 /* --- message ids ------------------------------------------------------- */
 
 static const char *norm(const char *id)
@@ -670,6 +701,7 @@ int main(void)
 	RUN(test_pdu_tlvs_only);
 	RUN(test_pdu_bad_tlvs);
 	RUN(test_pdu_payload);
+	RUN(test_pdu_wire);
 	RUN(test_msgid_normalize);
 	RUN(test_msgid_modes);
 	return unit_done();

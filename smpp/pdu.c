@@ -875,20 +875,33 @@ int smpp_time_parse(const char *s, int64_t now_ms, int64_t *out_ms)
 	return 0;
 }
 
-void smpp_time_format(int64_t ms, char out[17])
+void smpp_civil_from_ms(int64_t ms, struct smpp_civil *out)
 {
 	int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
-	/* civil_from_days */
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
 	int64_t m = mp + (mp < 10 ? 3 : -9);
-	y += m <= 2;
-	int f[6] = { (int)(y % 100), (int)m, (int)d, (int)(rem / 3600),
-		(int)(rem / 60 % 60), (int)(rem % 60) };
+	out->year = (int)(yoe + era * 400 + (m <= 2));
+	out->month = (int)m;
+	out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	out->hour = (int)(rem / 3600);
+	out->minute = (int)(rem / 60 % 60);
+	out->second = (int)(rem % 60);
+}
+
+void smpp_time_format(int64_t ms, char out[17])
+{
+	struct smpp_civil c;
+	smpp_civil_from_ms(ms, &c);
+	int f[6] = { c.year % 100, c.month, c.day, c.hour, c.minute, c.second };
 	for (int i = 0; i < 6; i++) {
 		out[2 * i] = (char)('0' + f[i] / 10 % 10);
 		out[2 * i + 1] = (char)('0' + f[i] % 10);

@@ -345,6 +345,12 @@ int smpp_pdu_format(const struct smpp_pdu *pdu, char *out, size_t cap);
  */
 int smpp_time_parse(const char *s, int64_t now_ms, int64_t *out_ms);
 
+/* UTC broken down without libc's time zone machinery. */
+struct smpp_civil {
+	int year, month, day, hour, minute, second;
+};
+void smpp_civil_from_ms(int64_t ms, struct smpp_civil *out);
+
 /* Format an absolute UTC time (ms) as "YYMMDDhhmmss000+" into out[17]. */
 void smpp_time_format(int64_t ms, char out[17]);
 

@@ -388,6 +388,16 @@ static const char *take_value(const char *p, const char *end,
 	return p;
 }
 
+void smpp_receipt_time_from_ms(int64_t ms, struct smpp_receipt_time *t)
+{
+	memset(t, 0, sizeof *t);
+	if (ms <= 0)
+		return;
+	struct smpp_civil c;
+	smpp_civil_from_ms(ms, &c);
+	*t = (struct smpp_receipt_time){ 1, c.year, c.month, c.day, c.hour, c.minute, c.second };
+}
+
 void smpp_receipt_init(struct smpp_receipt *r)
 {
 	memset(r, 0, sizeof *r);

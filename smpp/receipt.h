@@ -30,6 +30,7 @@
 #define SMPPD_SMPP_RECEIPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "smpp/pdu.h"
 
@@ -129,6 +130,9 @@ int smpp_receipt_format(const struct smpp_receipt *r, char *out, size_t cap);
  * marked as a receipt but unusable.  out->text points into the PDU.
  */
 int smpp_receipt_from_pdu(const struct smpp_pdu *pdu, struct smpp_receipt *out);
+
+/* A receipt date from a UTC time in milliseconds (0: missing). */
+void smpp_receipt_time_from_ms(int64_t ms, struct smpp_receipt_time *t);
 
 /* message_state (SMPP_STATE_*) <-> text stat.  SCHEDULED, SKIPPED and
  * unknown values give SMPP_STAT_OTHER; NONE and OTHER give -1. */

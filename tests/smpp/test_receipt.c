@@ -678,8 +678,24 @@ static void test_msgid_modes(void)
 	CHECK_EQ_STR(buf, "655");
 }
 
+static void test_time_from_ms(void)
+{
+	struct smpp_receipt_time t;
+	smpp_receipt_time_from_ms(1795867200000LL + 61000, &t); /* 2026-11-28 12:01:01 */
+	CHECK_EQ_INT(t.valid, 1);
+	CHECK_EQ_INT(t.year, 2026);
+	CHECK_EQ_INT(t.month, 11);
+	CHECK_EQ_INT(t.day, 28);
+	CHECK_EQ_INT(t.hour, 12);
+	CHECK_EQ_INT(t.minute, 1);
+	CHECK_EQ_INT(t.second, 1);
+	smpp_receipt_time_from_ms(0, &t);
+	CHECK_EQ_INT(t.valid, 0);
+}
+
 int main(void)
 {
+	RUN(test_time_from_ms);
 	RUN(test_appendix_b);
 	RUN(test_kannel_style);
 	RUN(test_jasmin_style);

@@ -1474,6 +1474,53 @@ static int yaml_fail(struct ctx *c, yaml_parser_t *p, const unsigned char *buf,
 	    p->problem ? p->problem : "error", hint);
 }
 
+/*
+ * libyaml's scanner costs O(depth) per token inside flow collections, so
+ * "[[[[...]]]]" 100k deep takes it tens of seconds.  Walk the events
+ * first and stop at the first collection nested deeper than any real
+ * config; stopping early also bounds the scanner's work.
+ */
+#define DEPTH_MAX 32
+
+static int check_depth(struct ctx *c, const unsigned char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return fail_line(c, 1, "out of memory");
+	yaml_parser_set_input_string(&p, buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = yaml_fail(c, &p, buf, len);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > DEPTH_MAX) {
+				rc = fail_line(c, ev.start_mark.line + 1, "nested more "
+				    "than %d levels deep", DEPTH_MAX);
+				done = 1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 int config_load(const char *path, struct config *out, char *err, size_t errcap)
 {
 	struct ctx c;
@@ -1503,7 +1550,8 @@ int config_load(const char *path, struct config *out, char *err, size_t errcap)
 		fail_line(&c, 1, "out of memory");
 		goto done;
 	}
-	if (set_defaults(&c, out) < 0 || read_file(&c, path, &buf, &len) < 0)
+	if (set_defaults(&c, out) < 0 || read_file(&c, path, &buf, &len) < 0 ||
+	    check_depth(&c, buf, len) < 0)
 		goto done;
 	if (!yaml_parser_initialize(&parser)) {
 		fail_line(&c, 1, "out of memory");

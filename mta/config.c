@@ -521,6 +521,7 @@ struct field {
 };
 
 #define REQ 1u
+#define NOTNULL 2u      /* "key:" with no value is an error, not "absent" */
 
 #define FSTR(n, s, m, lo, hi, fl) { n, F_STR, offsetof(s, m), lo, hi, fl, NULL, NULL, 0 }
 #define FPATH(n, s, m, fl)        { n, F_PATH, offsetof(s, m), 1, PATH_MAX - 1, fl, NULL, NULL, 0 }
@@ -850,6 +851,10 @@ static int parse_map(struct ctx *c, yaml_node_t *n, void *obj,
 		size_t old;
 		int rc;
 
+		if (vals[i] && is_null(vals[i]) && (fields[i].flags & NOTNULL))
+			return fail(c, vals[i], "'%s' has no value: write %s: {} "
+			    "for the defaults, or leave the key out",
+			    fields[i].name, fields[i].name);
 		if (!vals[i] || is_null(vals[i])) {
 			if (fields[i].flags & REQ)
 				return fail(c, vals[i] ? vals[i] : n,
@@ -1011,7 +1016,7 @@ static int parse_store(struct ctx *c, yaml_node_t *n, void *obj)
 static const struct field listener_fields[] = {
 	FSTR("name", struct config_listener, name, 1, NAME_MAX_LEN, REQ),
 	FADDR("address", struct config_listener, address, REQ),
-	FSUB("tls", struct config_listener, tls, parse_tls_server, 0),
+	FSUB("tls", struct config_listener, tls, parse_tls_server, NOTNULL),
 	FSIZE("max_pdu", struct config_listener, max_pdu, 512, 16 << 20),
 };
 
@@ -1143,7 +1148,7 @@ static const struct field carrier_fields[] = {
 	FSTR("name", struct config_carrier, name, 1, NAME_MAX_LEN, REQ),
 	FSTR("host", struct config_carrier, host, 1, 253, REQ),
 	FINT("port", struct config_carrier, port, 1, 65535, 0),
-	FSUB("tls", struct config_carrier, tls, parse_tls_client, 0),
+	FSUB("tls", struct config_carrier, tls, parse_tls_client, NOTNULL),
 	FSTR("system_id", struct config_carrier, system_id, 1, CONFIG_SYSTEM_ID_MAX, REQ),
 	FSECRET("password", struct config_carrier, password, 0, CONFIG_PASSWORD_MAX),
 	FPATH("password_file", struct config_carrier, password_file, 0),
@@ -1329,7 +1334,7 @@ static const struct field admin_fields[] = {
 	FADDR("address", struct config_admin, address, 0),
 	FSECRET("token", struct config_admin, token, 16, 1024),
 	FPATH("token_file", struct config_admin, token_file, 0),
-	FSUB("tls", struct config_admin, tls, parse_tls_server, 0),
+	FSUB("tls", struct config_admin, tls, parse_tls_server, NOTNULL),
 };
 
 static int parse_admin(struct ctx *c, yaml_node_t *n, void *obj)

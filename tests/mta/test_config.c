@@ -236,6 +236,8 @@ static const struct bad bad_cases[] = {
 	{ "listeners: [{name: a, address: '127.0.0.1:0', tls: {cert: c.pem}}]\n", 0, 1,
 	  "listeners[0].tls: missing required key 'key'" },
 	{ "listeners: []\n", 0, 1, "listeners: at least one listener is needed" },
+	{ L "carriers:\n  - name: k\n    host: h\n    system_id: s\n    tls:\n", 0, 6,
+	  "carriers[0]: 'tls' has no value: write tls: {} for the defaults" },
 	/* duplicates and references */
 	{ L "accounts:\n  - {system_id: a, password_hash: " H "}\n"
 	  "  - {system_id: b, password_hash: " H "}\n"

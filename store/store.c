@@ -597,6 +597,28 @@ static int apply_cancel(struct wctx *w, struct node *n)
 	return rc == STORE_ESTATE ? 0 : rc;
 }
 
+/* A queued message gets a new body; a claimed or sent one keeps its own. */
+static int apply_replace(struct wctx *w, struct node *n)
+{
+	struct store_msg m;
+	int rc = load_msg(w, n->id, &m);
+
+	n->value = 0;
+	if (rc < 0)
+		return rc;
+	if (!is_queued(m.state))
+		return 0;
+	m.body = n->blob;
+	m.body_len = n->blob_len;
+	m.registered_delivery = (uint8_t)n->count;
+	if (n->t)
+		m.validity_ms = n->t;
+	m.updated_ms = w->now;
+	rc = save_msg(w, &m);
+	n->value = rc == 0;
+	return rc;
+}
+
 /* Claimed ids that changed meanwhile (cancelled, say) are left alone. */
 static int apply_claim(struct wctx *w, struct node *n)
 {
@@ -712,6 +734,7 @@ static int apply(struct wctx *w, struct node *n)
 	case STORE_OP_ENQUEUE: return apply_enqueue(w, n);
 	case STORE_OP_MARK: return apply_mark(w, n);
 	case STORE_OP_CANCEL: return apply_cancel(w, n);
+	case STORE_OP_REPLACE: return apply_replace(w, n);
 	case STORE_OP_RECEIPT_ADD:
 	case STORE_OP_RECEIPT_ACK: return apply_receipt(w, n);
 	case STORE_OP_COUNTER_ADD: return apply_counter(w, n);
@@ -1140,6 +1163,26 @@ static int make_kv(struct store_op *op, struct node **out)
 	return 0;
 }
 
+static int make_replace(struct store_op *op, struct node **out)
+{
+	size_t len = op->u.replace.body_len;
+	struct node *n;
+
+	if (len > STORE_BODY_MAX || (len > 0 && op->u.replace.body == NULL))
+		return -EINVAL;
+	n = node_new(op->kind, op, len);
+	if (n == NULL)
+		return -ENOMEM;
+	if (len)
+		memcpy(n->data, op->u.replace.body, len);
+	n->blob = n->data;
+	n->blob_len = len;
+	n->count = op->u.replace.registered_delivery;
+	n->t = op->u.replace.validity_ms;
+	*out = n;
+	return 0;
+}
+
 static int make_simple(struct store_op *op, struct node **out)
 {
 	struct node *n = node_new(op->kind, op, 0);
@@ -1171,6 +1214,7 @@ static int make_node(struct store *st, struct store_op *op, int64_t now,
 		return op->u.audit ? make_audit(op, now, out) : -EINVAL;
 	case STORE_OP_KV_PUT:
 	case STORE_OP_KV_DEL: return make_kv(op, out);
+	case STORE_OP_REPLACE: return make_replace(op, out);
 	case STORE_OP_CANCEL:
 	case STORE_OP_PURGE:
 	case STORE_OP_AUDIT_PURGE: return make_simple(op, out);

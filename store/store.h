@@ -184,6 +184,7 @@ enum store_op_kind {
 	STORE_OP_KV_DEL,	/* u.kv.key */
 	STORE_OP_PURGE,	/* u.purge: final messages; value: count */
 	STORE_OP_AUDIT_PURGE,	/* u.purge: audit entries; value: count */
+	STORE_OP_REPLACE,	/* id, u.replace; value 1 if it was still queued */
 };
 
 struct store_op {
@@ -234,6 +235,17 @@ struct store_op {
 			const void *val;
 			size_t vlen;	/* up to STORE_MSG_MAX */
 		} kv;
+		/*
+		 * REPLACE: new body, registered_delivery and validity (0
+		 * keeps the old one) of a message still QUEUED or DEFERRED;
+		 * anything later is left alone (value 0), as replace_sm wants.
+		 */
+		struct {
+			const uint8_t *body;
+			size_t body_len;	/* up to STORE_BODY_MAX */
+			uint8_t registered_delivery;
+			int64_t validity_ms;
+		} replace;
 		struct {
 			int64_t before_ms;	/* final/logged before this */
 			unsigned max;	/* per operation: bounds the txn */

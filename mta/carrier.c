@@ -1,0 +1,254 @@
+/*
+ * Carriers: a pool of persistent binds per carrier (we are the ESME).
+ *
+ * Each configured session slot connects, binds (transceiver, or
+ * transmitter and receiver on alternate slots) and stays up; a lost or
+ * refused bind reconnects after an exponential backoff with jitter.  What
+ * the binds carry is the dispatcher's business: submits go out through
+ * dispatch_submit_to(), their answers and the carrier's deliver_sm come
+ * back to dispatch.c.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "mta/log.h"
+#include "mta/relay.h"
+
+struct retry_arg {
+	struct carrier_rt *carrier;
+	unsigned slot;
+	struct relay *relay;
+};
+
+static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot);
+
+static uint64_t backoff_ms(const struct carrier_rt *cr, unsigned failures)
+{
+	uint64_t wait = cr->cfg->reconnect_initial_ms ? cr->cfg->reconnect_initial_ms : 1000;
+	for (unsigned i = 1; i < failures && wait < cr->cfg->reconnect_max_ms; i++)
+		wait *= 2;
+	if (cr->cfg->reconnect_max_ms && wait > cr->cfg->reconnect_max_ms)
+		wait = cr->cfg->reconnect_max_ms;
+	/* +-20% so that many binds lost together do not come back together */
+	uint64_t jitter = wait / 5;
+	if (jitter)
+		wait = wait - jitter + (uint64_t)random() % (2 * jitter + 1);
+	return wait;
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct retry_arg *ra = arg;
+	(void)fd;
+	(void)what;
+	if (!ra->relay->stopping)
+		connect_slot(ra->relay, ra->carrier, ra->slot);
+}
+
+static void schedule_retry(struct relay *r, struct carrier_rt *cr, unsigned slot)
+{
+	if (r->stopping)
+		return;
+	uint64_t wait = backoff_ms(cr, ++cr->failures[slot]);
+	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	log_info("carrier", "event=reconnect_scheduled carrier=%s slot=%u in_ms=%llu",
+	    cr->cfg->name, slot, (unsigned long long)wait);
+	event_add(cr->retry[slot], &tv);
+}
+
+static uint32_t bind_command(const struct carrier_rt *cr, unsigned slot)
+{
+	if (cr->cfg->bind == CONFIG_BIND_TRANSCEIVER)
+		return SMPP_BIND_TRANSCEIVER;
+	return slot % 2 == 0 ? SMPP_BIND_TRANSMITTER : SMPP_BIND_RECEIVER;
+}
+
+/* The carrier accepted our TCP connection: bind. */
+void carrier_connected(struct conn *c)
+{
+	struct carrier_rt *cr = c->carrier;
+	struct smpp_pdu bind;
+	smpp_pdu_init(&bind, bind_command(cr, c->slot), 0);
+	bind.system_id = cr->cfg->system_id;
+	bind.password = cr->cfg->password ? cr->cfg->password : "";
+	bind.system_type = cr->cfg->system_type ? cr->cfg->system_type : "";
+	bind.interface_version = 0x34;
+	if (smpp_session_send(c->sess, &bind, 0, relay_mono_ms()) != 0) {
+		log_error("carrier", "event=bind_send_failed carrier=%s", cr->cfg->name);
+		conn_close(c);
+		return;
+	}
+	conn_flush(c);
+	conn_arm(c);
+}
+
+static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
+{
+	const struct config_carrier *cc = cr->cfg;
+	char port[8], peer[128];
+	snprintf(port, sizeof port, "%d", cc->port);
+	snprintf(peer, sizeof peer, "%s:%d", cc->host, cc->port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(cc->host, port, &hints, &ai);
+	if (rc != 0) {
+		log_warn("carrier", "event=resolve_failed carrier=%s host=%s reason=\"%s\"",
+		    cc->name, cc->host, gai_strerror(rc));
+		schedule_retry(r, cr, slot);
+		return;
+	}
+	struct smpp_session_config scfg = {
+		.role = SMPP_ROLE_ESME,
+		.window = cc->window > 0 ? (uint32_t)cc->window : 10,
+		.max_pdu_len = 65536,
+		.response_timeout_ms = (uint32_t)(cc->response_timeout_ms ? cc->response_timeout_ms : 10000),
+		.enquire_link_ms = (uint32_t)cc->enquire_link_ms,
+	};
+	struct conn *c = conn_new(r, CONN_CARRIER, -1, &scfg, peer);
+	if (!c) {
+		freeaddrinfo(ai);
+		schedule_retry(r, cr, slot);
+		return;
+	}
+	c->carrier = cr;
+	c->slot = slot;
+	cr->sessions[slot] = c;
+	if (bufferevent_socket_connect(c->bev, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
+		freeaddrinfo(ai);
+		log_warn("carrier", "event=connect_failed carrier=%s peer=%s reason=\"%s\"",
+		    cc->name, peer, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	freeaddrinfo(ai);
+	log_debug("carrier", "event=connecting carrier=%s slot=%u peer=%s", cc->name, slot, peer);
+}
+
+void carrier_closed(struct conn *c)
+{
+	struct carrier_rt *cr = c->carrier;
+	if (!cr)
+		return;
+	if (c->bound) {
+		cr->bound--;
+		log_warn("carrier", "event=unbound carrier=%s slot=%u", cr->cfg->name, c->slot);
+	}
+	if (cr->sessions[c->slot] == c)
+		cr->sessions[c->slot] = NULL;
+	schedule_retry(c->relay, cr, c->slot);
+}
+
+static void on_bound(struct conn *c)
+{
+	struct carrier_rt *cr = c->carrier;
+	c->bound = 1;
+	cr->bound++;
+	cr->failures[c->slot] = 0;
+	log_info("carrier", "event=bound carrier=%s slot=%u bind=%s peer=%s", cr->cfg->name,
+	    c->slot, smpp_command_name(bind_command(cr, c->slot)), c->peer);
+	dispatch_capacity(c->relay);
+}
+
+void carrier_event(struct conn *c, const struct smpp_event *ev)
+{
+	switch (ev->kind) {
+	case SMPP_EV_BOUND:
+		on_bound(c);
+		break;
+	case SMPP_EV_BIND_FAILED:
+		log_warn("carrier", "event=bind_refused carrier=%s status=%s", c->carrier->cfg->name,
+		    smpp_status_name(ev->status));
+		conn_close(c);
+		break;
+	case SMPP_EV_RESPONSE:
+		dispatch_carrier_response(c, ev);
+		break;
+	case SMPP_EV_TIMEOUT:
+	case SMPP_EV_ABORTED:
+		dispatch_carrier_lost(c, ev->cookie);
+		break;
+	case SMPP_EV_REQUEST:
+		if (ev->pdu->command_id == SMPP_DELIVER_SM || ev->pdu->command_id == SMPP_DATA_SM)
+			dispatch_receipt(c, ev->pdu, ev->sequence);
+		else if (ev->needs_response) {
+			struct smpp_pdu resp;
+			smpp_pdu_init_resp(&resp, ev->pdu, SMPP_ESME_RINVCMDID);
+			smpp_session_respond(c->sess, &resp);
+		}
+		break;
+	case SMPP_EV_PROTOCOL_ERROR:
+		log_warn("carrier", "event=protocol_error carrier=%s field=%s reason=\"%s\"",
+		    c->carrier->cfg->name, ev->error.field ? ev->error.field : "",
+		    ev->error.reason ? ev->error.reason : "");
+		if (ev->matched)
+			dispatch_carrier_lost(c, ev->cookie);
+		break;
+	case SMPP_EV_LINK_DEAD:
+		log_warn("carrier", "event=link_dead carrier=%s slot=%u", c->carrier->cfg->name, c->slot);
+		break;
+	default:
+		break;
+	}
+}
+
+int carrier_start(struct relay *r)
+{
+	r->carriers = calloc(r->cfg->n_carriers ? r->cfg->n_carriers : 1, sizeof *r->carriers);
+	if (!r->carriers)
+		return -1;
+	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
+		struct carrier_rt *cr = &r->carriers[i];
+		cr->cfg = &r->cfg->carriers[i];
+		cr->index = (unsigned)i;
+		unsigned n = (unsigned)(cr->cfg->sessions > 0 ? cr->cfg->sessions : 1);
+		cr->n_slots = n;
+		cr->sessions = calloc(n, sizeof *cr->sessions);
+		cr->failures = calloc(n, sizeof *cr->failures);
+		cr->retry = calloc(n, sizeof *cr->retry);
+		struct retry_arg *args = calloc(n, sizeof *args);
+		if (!cr->sessions || !cr->failures || !cr->retry || !args)
+			return -1;
+		for (unsigned s = 0; s < n; s++) {
+			args[s] = (struct retry_arg){ cr, s, r };
+			cr->retry[s] = evtimer_new(r->base, retry_cb, &args[s]);
+			if (!cr->retry[s])
+				return -1;
+		}
+		cr->retry_args = args;
+		for (unsigned s = 0; s < n; s++)
+			connect_slot(r, cr, s);
+	}
+	return 0;
+}
+
+void carrier_stop(struct relay *r)
+{
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {
+		struct carrier_rt *cr = &r->carriers[i];
+		for (unsigned s = 0; s < cr->n_slots; s++) {
+			if (cr->retry[s]) {
+				event_free(cr->retry[s]);
+				cr->retry[s] = NULL;
+			}
+		}
+	}
+}
+
+void carrier_free(struct relay *r)
+{
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {
+		struct carrier_rt *cr = &r->carriers[i];
+		free(cr->sessions);
+		free(cr->failures);
+		free(cr->retry);
+		free(cr->retry_args);
+	}
+	free(r->carriers);
+	r->carriers = NULL;
+}

@@ -1,0 +1,306 @@
+/*
+ * A connection: a socket's bufferevent driving one SMPP session engine.
+ *
+ * Readable: the whole input is handed to the engine, which consumes whole
+ * PDUs and yields events; the events go to the upstream or carrier side.
+ * After each round the engine's output is moved to the bufferevent and its
+ * timer rearmed at the engine's next deadline.  A closed session first
+ * hands out its outstanding requests (so their messages are requeued),
+ * then its output is flushed and the connection freed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "mta/log.h"
+#include "mta/relay.h"
+
+/* Stop reading from a peer whose output we cannot get out. */
+#define OUTPUT_HIGH_WATER (4u << 20)
+
+uint64_t relay_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t relay_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int table_slot(struct relay *r)
+{
+	for (uint32_t i = 0; i < r->conns_cap; i++)
+		if (!r->conns[i])
+			return (int)i;
+	uint32_t cap = r->conns_cap ? r->conns_cap * 2 : 256;
+	struct conn **c = realloc(r->conns, cap * sizeof *c);
+	if (!c)
+		return -1;
+	r->conns = c;
+	uint32_t *g = realloc(r->conn_gens, cap * sizeof *g);
+	if (!g)
+		return -1;
+	r->conn_gens = g;
+	for (uint32_t i = r->conns_cap; i < cap; i++) {
+		r->conns[i] = NULL;
+		r->conn_gens[i] = 0;
+	}
+	int slot = (int)r->conns_cap;
+	r->conns_cap = cap;
+	return slot;
+}
+
+struct conn_ref conn_ref(const struct conn *c)
+{
+	return (struct conn_ref){ c->index, c->gen };
+}
+
+struct conn *conn_get(struct relay *r, struct conn_ref ref)
+{
+	if (ref.index >= r->conns_cap)
+		return NULL;
+	struct conn *c = r->conns[ref.index];
+	return c && c->gen == ref.gen && !c->closed ? c : NULL;
+}
+
+static void dispatch_event(struct conn *c, const struct smpp_event *ev)
+{
+	if (c->kind == CONN_UPSTREAM)
+		upstream_event(c, ev);
+	else
+		carrier_event(c, ev);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct relay *r = c->relay;
+	if (c->kind == CONN_UPSTREAM)
+		upstream_closed(c);
+	else
+		carrier_closed(c);
+	r->conns[c->index] = NULL;
+	if (c->timer)
+		event_free(c->timer);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	free(c->sess);
+	free(c);
+}
+
+/* Hand out whatever the engine's timers have due, CLOSED last. */
+static void run_ticks(struct conn *c)
+{
+	struct smpp_event ev;
+	uint64_t now = relay_mono_ms();
+	while (!c->closed && smpp_session_tick(c->sess, now, &ev) == 1) {
+		if (ev.kind == SMPP_EV_CLOSED)
+			c->closed = 1;
+		dispatch_event(c, &ev);
+	}
+}
+
+static void write_done_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	(void)bev;
+	if (c->closed)
+		conn_free(c);
+	else
+		conn_resume(c);
+}
+
+void conn_flush(struct conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+	smpp_session_output(c->sess, &p, &n);
+	if (n == 0)
+		return;
+	if (bufferevent_write(c->bev, p, n) == 0)
+		smpp_session_output_consumed(c->sess, n);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) > OUTPUT_HIGH_WATER)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)fd;
+	(void)what;
+	run_ticks(c);
+	conn_flush(c);
+	conn_arm(c);
+}
+
+void conn_arm(struct conn *c)
+{
+	if (c->closed) {
+		event_del(c->timer);
+		/* Free once the last bytes (an unbind_resp, a nack) are out. */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->in_callback)
+			conn_free(c);
+		return;
+	}
+	if (smpp_session_state(c->sess) == SMPP_ST_CLOSED) {
+		run_ticks(c);
+		conn_arm(c);
+		return;
+	}
+	uint64_t deadline = smpp_session_next_deadline(c->sess);
+	if (deadline == UINT64_MAX) {
+		event_del(c->timer);
+		return;
+	}
+	uint64_t now = relay_mono_ms();
+	uint64_t wait = deadline > now ? deadline - now : 0;
+	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	event_add(c->timer, &tv);
+}
+
+/*
+ * An application may have `window` requests unanswered; past that we stop
+ * reading its socket, so TCP pushes back instead of us queueing without
+ * bound.
+ */
+static int conn_window_full(const struct conn *c)
+{
+	return c->kind == CONN_UPSTREAM && c->account &&
+	    smpp_session_pending_in(c->sess) >= (uint32_t)c->account->cfg->window;
+}
+
+/* After answers went out: read what waits in the input buffer again. */
+void conn_resume(struct conn *c)
+{
+	if (c->closed || conn_window_full(c) || c->in_callback)
+		return;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) > OUTPUT_HIGH_WATER)
+		return;
+	if (!(bufferevent_get_enabled(c->bev) & EV_READ)) {
+		bufferevent_enable(c->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	const uint8_t *data = evbuffer_pullup(in, (ssize_t)len);
+	size_t off = 0;
+	uint64_t now = relay_mono_ms();
+	c->in_callback = 1;
+	while (!c->closed && off < len) {
+		if (conn_window_full(c)) {
+			bufferevent_disable(bev, EV_READ); /* resumes as answers go out */
+			break;
+		}
+		struct smpp_event ev;
+		size_t used = 0;
+		int rc = smpp_session_feed(c->sess, data + off, len - off, now, &used, &ev);
+		off += used;
+		if (rc == 1) {
+			dispatch_event(c, &ev);
+			continue;
+		}
+		if (rc == SMPP_SESS_EBUFFER) {
+			conn_flush(c);
+			const uint8_t *p;
+			size_t n;
+			smpp_session_output(c->sess, &p, &n);
+			if (n == 0)
+				continue;
+			bufferevent_disable(bev, EV_READ); /* resumes when written */
+		}
+		break;
+	}
+	evbuffer_drain(in, off);
+	c->in_callback = 0;
+	conn_flush(c);
+	conn_arm(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->kind == CONN_CARRIER)
+			carrier_connected(c);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (!c->closed)
+			log_info(c->kind == CONN_UPSTREAM ? "upstream" : "carrier",
+			    "event=disconnect peer=%s reason=%s", c->peer,
+			    what & BEV_EVENT_EOF ? "eof" : strerror(EVUTIL_SOCKET_ERROR()));
+		smpp_session_close(c->sess);
+		run_ticks(c);
+		if (!c->closed) {
+			c->closed = 1;
+		}
+		/* The peer is gone: nothing more to flush. */
+		evbuffer_drain(bufferevent_get_output(c->bev),
+		    evbuffer_get_length(bufferevent_get_output(c->bev)));
+		conn_free(c);
+	}
+}
+
+void conn_close(struct conn *c)
+{
+	smpp_session_close(c->sess);
+	run_ticks(c);
+	conn_flush(c);
+	conn_arm(c);
+}
+
+struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
+    const struct smpp_session_config *scfg, const char *peer)
+{
+	int slot = table_slot(r);
+	size_t size = smpp_session_size(scfg);
+	struct conn *c = calloc(1, sizeof *c);
+	void *mem = size ? malloc(size) : NULL;
+	if (slot < 0 || !c || !mem) {
+		free(c);
+		free(mem);
+		return NULL;
+	}
+	c->relay = r;
+	c->kind = kind;
+	c->index = (uint32_t)slot;
+	c->gen = ++r->conn_gens[slot];
+	c->sess = smpp_session_init(mem, size, scfg, relay_mono_ms());
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	c->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(r->base, timer_cb, c);
+	if (!c->sess || !c->bev || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else if (fd >= 0)
+			evutil_closesocket(fd);
+		if (c->timer)
+			event_free(c->timer);
+		free(mem);
+		free(c);
+		return NULL;
+	}
+	r->conns[slot] = c;
+	bufferevent_setcb(c->bev, read_cb, write_done_cb, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_arm(c);
+	return c;
+}

@@ -1,0 +1,894 @@
+/*
+ * The dispatcher: queued messages to carriers, carrier answers and
+ * receipts back into the store.
+ *
+ * Lanes are the store's queue partitions (one per campaign).  When a
+ * carrier bind has room, the dispatcher takes lanes in turn, claims due
+ * messages from the store, picks a route and carrier session, and sends
+ * each message as one or more submit_sm.  A message in flight is a
+ * `flight`: when every part is answered it is marked SUBMITTED with the
+ * carrier's ids (the receipt key); a temporary error or a timeout requeues
+ * it with exponential backoff until its validity ends; a permanent error
+ * ends it and queues an UNDELIV/REJECTD receipt for the application.
+ *
+ * Receipts from a carrier are correlated through the carrier id.  A
+ * receipt may overtake the commit of the SUBMITTED mark (a fast carrier),
+ * so ids of flights whose mark is not yet on disk are also kept in memory
+ * and looked up first.  The carrier's deliver_sm is answered only once the
+ * receipt is committed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "mta/log.h"
+#include "mta/relay.h"
+#include "smpp/coding.h"
+#include "smpp/receipt.h"
+#include "smpp/segment.h"
+
+#define MAX_PARTS 16
+#define CLAIM_BATCH 64
+#define RETRY_BASE_MS 1000
+#define RETRY_MAX_MS (10 * 60 * 1000)
+#define NOROUTE_RETRY_MS 5000
+#define THROTTLE_RETRY_MS 1000
+
+struct lane {
+	char *name;
+	int64_t due_ms;      /* earliest work, -1: none known */
+	struct lane *next;
+};
+
+struct flight {
+	uint64_t id;
+	uint32_t index;      /* in dispatch->flights */
+	struct account_rt *account;
+	const struct carrier_rt *carrier;
+	char lane[STORE_STR_MAX + 1];
+	uint8_t parts, answered;
+	uint8_t registered_delivery;
+	uint8_t src_ton, src_npi, dst_ton, dst_npi;
+	char src[22], dst[22];
+	uint16_t attempts;
+	uint32_t error;      /* first failing status, 0: none */
+	int kind;            /* the worst answer: see answer_kind() */
+	int64_t validity_ms, created_ms;
+	int marked;          /* SUBMITTED mark sent, awaiting commit */
+	char ids[MAX_PARTS][SMPP_RECEIPT_ID_MAX + 1]; /* carrier keys */
+	struct flight *next_free;
+};
+
+struct dispatch {
+	struct lane *lanes;
+	struct lane *cursor;
+	struct event *timer;
+	struct flight **flights;
+	uint32_t nflights;
+	struct flight *free_flights;
+	uint16_t concat_ref;
+	uint8_t claim_buf[CLAIM_BATCH * STORE_MSG_MAX];
+	struct store_msg claimed[CLAIM_BATCH];
+};
+
+/* --- lanes ------------------------------------------------------------ */
+
+static struct lane *lane_find(struct dispatch *d, const char *name, int create)
+{
+	for (struct lane *l = d->lanes; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	if (!create)
+		return NULL;
+	struct lane *l = calloc(1, sizeof *l);
+	if (!l || !(l->name = strdup(name))) {
+		free(l);
+		return NULL;
+	}
+	l->due_ms = -1;
+	l->next = d->lanes;
+	d->lanes = l;
+	return l;
+}
+
+void dispatch_lane_has_work(struct relay *r, const char *name, int64_t due_ms)
+{
+	struct lane *l = lane_find(r->dispatch, name, 1);
+	if (!l)
+		return;
+	if (l->due_ms < 0 || due_ms < l->due_ms)
+		l->due_ms = due_ms;
+	dispatch_kick(r);
+}
+
+static int seed_lane(const char *name, void *arg)
+{
+	struct relay *r = arg;
+	struct lane *l = lane_find(r->dispatch, name, 1);
+	if (l)
+		l->due_ms = 0;
+	return 0;
+}
+
+/* --- flights ---------------------------------------------------------- */
+
+static struct flight *flight_new(struct dispatch *d)
+{
+	struct flight *f = d->free_flights;
+	if (f) {
+		d->free_flights = f->next_free;
+		uint32_t index = f->index;
+		memset(f, 0, sizeof *f);
+		f->index = index;
+		return f;
+	}
+	struct flight **grown = realloc(d->flights, (d->nflights + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	d->flights = grown;
+	f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->index = d->nflights;
+	d->flights[d->nflights++] = f;
+	return f;
+}
+
+static void flight_free(struct dispatch *d, struct flight *f)
+{
+	f->id = 0;
+	f->next_free = d->free_flights;
+	d->free_flights = f;
+}
+
+static struct flight *flight_of(struct dispatch *d, uint64_t cookie)
+{
+	uint32_t index = (uint32_t)(cookie >> 8);
+	if (index >= d->nflights)
+		return NULL;
+	struct flight *f = d->flights[index];
+	return f->id ? f : NULL;
+}
+
+/* A receipt that overtook the commit of its SUBMITTED mark. */
+static struct flight *flight_by_carrier_id(struct dispatch *d,
+    const struct carrier_rt *cr, const char *key)
+{
+	for (uint32_t i = 0; i < d->nflights; i++) {
+		struct flight *f = d->flights[i];
+		if (!f->id || f->carrier != cr)
+			continue;
+		for (unsigned p = 0; p < f->answered && p < MAX_PARTS; p++)
+			if (strcmp(f->ids[p], key) == 0)
+				return f;
+	}
+	return NULL;
+}
+
+/* --- store writes ----------------------------------------------------- */
+
+static void submit_ops(struct relay *r, struct store_op *ops, size_t n)
+{
+	int rc = store_submit(r->store, ops, n);
+	if (rc != 0)
+		log_error("dispatch", "event=store_submit_failed error=\"%s\"", store_strerror(rc));
+}
+
+static void queue_receipt(struct relay *r, const struct flight *f, enum smpp_stat stat,
+    uint32_t err, struct store_op *op, uint8_t *buf)
+{
+	struct dlr d = {
+		.kind = DLR_RECEIPT, .msg_id = f->id, .stat = (uint8_t)stat, .err = err,
+		.submit_ms = f->created_ms, .done_ms = relay_wall_ms(),
+		/* a receipt travels from the handset back to the sender */
+		.src_ton = f->dst_ton, .src_npi = f->dst_npi, .src = f->dst,
+		.dst_ton = f->src_ton, .dst_npi = f->src_npi, .dst = f->src,
+	};
+	size_t len = 0;
+	memset(op, 0, sizeof *op);
+	if (dlr_encode(&d, buf, DLR_MAX, &len) != 0)
+		return;
+	op->kind = STORE_OP_RECEIPT_ADD;
+	op->cookie = NULL;
+	op->u.receipt.account = f->account ? f->account->cfg->system_id : "";
+	op->u.receipt.data = buf;
+	op->u.receipt.len = len;
+	(void)r;
+}
+
+static int wants_receipt(uint8_t registered_delivery, int success)
+{
+	unsigned kind = registered_delivery & 3;
+	return kind == 1 || (kind == 2 && !success);
+}
+
+/* Final state without a carrier receipt: expiry or a permanent error. */
+static void finish(struct relay *r, struct flight *f, enum store_state state,
+    enum smpp_stat stat, uint32_t err)
+{
+	struct store_op ops[2];
+	uint8_t buf[DLR_MAX];
+	size_t n = 0;
+	ops[n] = (struct store_op){ .kind = STORE_OP_MARK, .id = f->id };
+	ops[n].u.mark.state = state;
+	ops[n].u.mark.error = err;
+	n++;
+	if (f->account && wants_receipt(f->registered_delivery, 0)) {
+		queue_receipt(r, f, stat, err, &ops[n], buf);
+		if (ops[n].kind)
+			n++;
+	}
+	submit_ops(r, ops, n);
+	char id[STORE_MSGID_LEN + 1];
+	store_msgid_format(f->id, id);
+	log_info("dispatch", "event=final id=%s state=%s error=0x%08x", id, store_state_name(state), err);
+}
+
+static int64_t retry_delay(uint16_t attempts)
+{
+	int64_t wait = RETRY_BASE_MS;
+	for (unsigned i = 1; i < attempts && wait < RETRY_MAX_MS; i++)
+		wait *= 2;
+	if (wait > RETRY_MAX_MS)
+		wait = RETRY_MAX_MS;
+	return wait / 2 + random() % (wait / 2 + 1);
+}
+
+static void requeue(struct relay *r, struct flight *f, int64_t delay_ms, int count_attempt,
+    uint32_t err)
+{
+	int64_t due = relay_wall_ms() + delay_ms;
+	if (f->validity_ms && due > f->validity_ms) {
+		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, err);
+		return;
+	}
+	struct store_op op = { .kind = STORE_OP_MARK, .id = f->id };
+	op.u.mark.state = STORE_QUEUED;
+	op.u.mark.due_ms = due;
+	op.u.mark.error = err;
+	op.u.mark.no_attempt = !count_attempt;
+	submit_ops(r, &op, 1);
+	dispatch_lane_has_work(r, f->lane, due);
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+static const struct config_route *find_route(const struct config *cfg,
+    const struct store_msg *m)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		const struct config_route *rt = &cfg->routes[i];
+		if (rt->prefix && strncmp(m->dst_addr, rt->prefix, strlen(rt->prefix)) != 0)
+			continue;
+		if (rt->campaign && strcmp(m->campaign, rt->campaign) != 0)
+			continue;
+		return rt;
+	}
+	return NULL;
+}
+
+static int can_submit(const struct conn *c)
+{
+	enum smpp_state st = smpp_session_state(c->sess);
+	return c->bound && (st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_TRX);
+}
+
+static struct conn *session_with_room(struct carrier_rt *cr)
+{
+	for (unsigned i = 0; i < cr->n_slots; i++) {
+		unsigned slot = (cr->next_slot + i) % cr->n_slots;
+		struct conn *c = cr->sessions[slot];
+		if (c && can_submit(c) &&
+		    smpp_session_outstanding(c->sess) < (uint32_t)cr->cfg->window) {
+			cr->next_slot = slot + 1;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* First carrier of the route (failover order) with a bind that has room. */
+static struct conn *pick_session(struct relay *r, const struct store_msg *m)
+{
+	const struct config_route *rt = find_route(r->cfg, m);
+	if (!rt) {
+		if (r->cfg->n_routes == 0 && r->cfg->n_carriers > 0)
+			return session_with_room(&r->carriers[0]);
+		return NULL;
+	}
+	for (size_t i = 0; i < rt->n_carriers; i++) {
+		struct conn *c = session_with_room(&r->carriers[rt->carrier_index[i]]);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+static unsigned free_capacity(struct relay *r)
+{
+	unsigned room = 0;
+	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
+		struct carrier_rt *cr = &r->carriers[i];
+		for (unsigned s = 0; s < cr->n_slots; s++) {
+			struct conn *c = cr->sessions[s];
+			if (!c || !can_submit(c))
+				continue;
+			uint32_t out = smpp_session_outstanding(c->sess);
+			if (out < (uint32_t)cr->cfg->window)
+				room += (uint32_t)cr->cfg->window - out;
+		}
+	}
+	return room;
+}
+
+static enum smpp_form form_of(uint8_t data_coding)
+{
+	switch (data_coding) {
+	case 0: return SMPP_FORM_GSM7;
+	case 8: return SMPP_FORM_UCS2;
+	default: return SMPP_FORM_OCTETS;
+	}
+}
+
+static enum smpp_split_mode split_mode(int segmentation)
+{
+	switch (segmentation) {
+	case CONFIG_SEG_UDH16: return SMPP_SPLIT_UDH16;
+	case CONFIG_SEG_SAR: return SMPP_SPLIT_SAR;
+	case CONFIG_SEG_PAYLOAD: return SMPP_SPLIT_PAYLOAD;
+	default: return SMPP_SPLIT_UDH8;
+	}
+}
+
+static void fill_submit(struct smpp_pdu *pdu, const struct store_msg *m)
+{
+	smpp_pdu_init(pdu, SMPP_SUBMIT_SM, 0);
+	pdu->source = (struct smpp_addr){ m->src_ton, m->src_npi, m->src_addr };
+	pdu->dest = (struct smpp_addr){ m->dst_ton, m->dst_npi, m->dst_addr };
+	pdu->esm_class = m->esm_class;
+	pdu->data_coding = m->data_coding;
+	/* Always ask: the carrier's receipt is how we learn the outcome. */
+	pdu->registered_delivery = 1;
+}
+
+/* Send the parts of m on c.  Returns the number of parts, or -1. */
+static int send_parts(struct relay *r, struct conn *c, const struct store_msg *m,
+    struct flight *f)
+{
+	static struct smpp_pdu pdu;
+	struct smpp_part parts[MAX_PARTS];
+	uint8_t buf[STORE_BODY_MAX + 8 * MAX_PARTS];
+	struct smpp_tlv_store st;
+	const struct config_carrier *cc = c->carrier->cfg;
+	long n = 1;
+	int udh_from_app = (m->esm_class & SMPP_ESM_UDHI) != 0;
+	enum smpp_split_mode mode = split_mode(cc->segmentation);
+
+	if (udh_from_app || m->body_len <= 140 ||
+	    (mode == SMPP_SPLIT_PAYLOAD && m->body_len <= 65535)) {
+		parts[0] = (struct smpp_part){ m->body, m->body_len, 0, m->body_len, 0, 1, 1 };
+		if (m->body_len > SMPP_MAX_SM_LENGTH)
+			mode = SMPP_SPLIT_PAYLOAD;
+	} else {
+		n = smpp_split(m->body, m->body_len, form_of(m->data_coding), mode,
+		    r->dispatch->concat_ref++, parts, MAX_PARTS, buf, sizeof buf);
+		if (n <= 0)
+			return -1;
+	}
+	uint64_t now = relay_mono_ms();
+	for (long i = 0; i < n; i++) {
+		fill_submit(&pdu, m);
+		st.used = 0;
+		if (mode == SMPP_SPLIT_PAYLOAD && parts[i].len > SMPP_MAX_SM_LENGTH) {
+			smpp_tlv_add(&pdu, SMPP_TLV_MESSAGE_PAYLOAD, parts[i].data, (uint16_t)parts[i].len);
+		} else {
+			pdu.short_message = parts[i].data;
+			pdu.sm_length = (uint8_t)parts[i].len;
+		}
+		if (parts[i].udh_len)
+			pdu.esm_class |= SMPP_ESM_UDHI;
+		if (mode == SMPP_SPLIT_SAR && parts[i].total > 1) {
+			smpp_tlv_add_int(&pdu, &st, SMPP_TLV_SAR_MSG_REF_NUM, parts[i].ref);
+			smpp_tlv_add_int(&pdu, &st, SMPP_TLV_SAR_TOTAL_SEGMENTS, parts[i].total);
+			smpp_tlv_add_int(&pdu, &st, SMPP_TLV_SAR_SEGMENT_SEQNUM, parts[i].seq);
+		}
+		uint64_t cookie = (uint64_t)f->index << 8 | (uint64_t)i;
+		int rc = smpp_session_send(c->sess, &pdu, cookie, now);
+		if (rc != 0) {
+			if (i == 0)
+				return -1;
+			/* later parts: they count as failed answers below */
+			f->parts = (uint8_t)i;
+			return (int)i;
+		}
+	}
+	return (int)n;
+}
+
+static void dispatch_one(struct relay *r, const struct store_msg *m)
+{
+	struct dispatch *d = r->dispatch;
+	int64_t now = relay_wall_ms();
+	struct flight *f = flight_new(d);
+	if (!f)
+		return; /* left SUBMITTING: recovered at the next start */
+	f->id = m->id;
+	f->account = NULL;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++)
+		if (strcmp(r->accounts[i].cfg->system_id, m->account) == 0)
+			f->account = &r->accounts[i];
+	snprintf(f->lane, sizeof f->lane, "%s", m->lane);
+	snprintf(f->src, sizeof f->src, "%s", m->src_addr);
+	snprintf(f->dst, sizeof f->dst, "%s", m->dst_addr);
+	f->src_ton = m->src_ton;
+	f->src_npi = m->src_npi;
+	f->dst_ton = m->dst_ton;
+	f->dst_npi = m->dst_npi;
+	f->registered_delivery = m->registered_delivery;
+	f->attempts = m->attempts;
+	f->validity_ms = m->validity_ms;
+	f->created_ms = m->created_ms;
+
+	if (m->validity_ms && now > m->validity_ms) {
+		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, 0);
+		flight_free(d, f);
+		return;
+	}
+	struct conn *c = pick_session(r, m);
+	if (!c) {
+		requeue(r, f, NOROUTE_RETRY_MS, 0, 0);
+		flight_free(d, f);
+		return;
+	}
+	f->carrier = c->carrier;
+	int parts = send_parts(r, c, m, f);
+	if (parts < 0) {
+		requeue(r, f, THROTTLE_RETRY_MS, 0, 0);
+		flight_free(d, f);
+		return;
+	}
+	f->parts = (uint8_t)parts;
+	conn_flush(c);
+}
+
+static struct lane *next_due_lane(struct dispatch *d, int64_t now)
+{
+	struct lane *start = d->cursor ? d->cursor : d->lanes;
+	struct lane *l = start;
+	if (!l)
+		return NULL;
+	do {
+		struct lane *cur = l;
+		l = l->next ? l->next : d->lanes;
+		if (cur->due_ms >= 0 && cur->due_ms <= now) {
+			d->cursor = l;
+			return cur;
+		}
+	} while (l != start);
+	return NULL;
+}
+
+static void arm_timer(struct relay *r, int64_t now)
+{
+	struct dispatch *d = r->dispatch;
+	int64_t earliest = -1;
+	for (struct lane *l = d->lanes; l; l = l->next)
+		if (l->due_ms >= 0 && (earliest < 0 || l->due_ms < earliest))
+			earliest = l->due_ms;
+	event_del(d->timer);
+	if (earliest < 0)
+		return;
+	int64_t wait = earliest > now ? earliest - now : 0;
+	/* With no carrier capacity, poll gently; capacity events kick us anyway. */
+	if (wait < 50 && free_capacity(r) == 0)
+		wait = 50;
+	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	event_add(d->timer, &tv);
+}
+
+static void run(struct relay *r)
+{
+	struct dispatch *d = r->dispatch;
+	int64_t now = relay_wall_ms();
+	unsigned room = free_capacity(r);
+	while (room > 0) {
+		struct lane *l = next_due_lane(d, now);
+		if (!l)
+			break;
+		size_t want = room < CLAIM_BATCH ? room : CLAIM_BATCH;
+		int64_t next_due = -1;
+		int n = store_claim_due(r->store, l->name, now, d->claimed, want, d->claim_buf,
+		    sizeof d->claim_buf, &next_due);
+		if (n < 0) {
+			log_error("dispatch", "event=claim_failed lane=%s error=\"%s\"", l->name,
+			    store_strerror(n));
+			l->due_ms = now + 1000;
+			continue;
+		}
+		if ((size_t)n < want)
+			l->due_ms = next_due;
+		for (int i = 0; i < n; i++)
+			dispatch_one(r, &d->claimed[i]);
+		room = free_capacity(r);
+	}
+	arm_timer(r, now);
+}
+
+static void run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run(arg);
+}
+
+void dispatch_kick(struct relay *r)
+{
+	/* Coalesce: one run per loop iteration, however many submits came. */
+	event_active(r->dispatch->timer, EV_TIMEOUT, 0);
+}
+
+void dispatch_capacity(struct relay *r)
+{
+	dispatch_kick(r);
+}
+
+/* --- answers from the carrier ----------------------------------------- */
+
+static enum smpp_msgid_mode msgid_mode(const struct carrier_rt *cr)
+{
+	switch (cr->cfg->message_id_format) {
+	case CONFIG_MSGID_AS_IS: return SMPP_MSGID_AS_IS;
+	case CONFIG_MSGID_HEX_RESP_DEC_RECEIPT: return SMPP_MSGID_HEX_IN_RESP_DEC_IN_RECEIPT;
+	case CONFIG_MSGID_DEC_RESP_HEX_RECEIPT: return SMPP_MSGID_DEC_IN_RESP_HEX_IN_RECEIPT;
+	default: return SMPP_MSGID_AUTO;
+	}
+}
+
+enum answer { ANSWER_OK, ANSWER_THROTTLE, ANSWER_TEMPORARY, ANSWER_PERMANENT };
+
+static enum answer answer_kind(uint32_t status)
+{
+	switch (status) {
+	case SMPP_ESME_ROK:
+		return ANSWER_OK;
+	case SMPP_ESME_RTHROTTLED:
+	case SMPP_ESME_RMSGQFUL:
+		return ANSWER_THROTTLE;
+	case SMPP_ESME_RINVSRCADR:
+	case SMPP_ESME_RINVDSTADR:
+	case SMPP_ESME_RSUBMITFAIL:
+	case SMPP_ESME_RX_P_APPN:
+	case SMPP_ESME_RX_R_APPN:
+	case SMPP_ESME_RINVMSGLEN:
+	case SMPP_ESME_RINVESMCLASS:
+	case SMPP_ESME_RINVDSTTON:
+	case SMPP_ESME_RINVDSTNPI:
+	case SMPP_ESME_RINVSRCTON:
+	case SMPP_ESME_RINVSRCNPI:
+		return ANSWER_PERMANENT;
+	default:
+		return ANSWER_TEMPORARY;
+	}
+}
+
+static void flight_done(struct relay *r, struct flight *f)
+{
+	struct dispatch *d = r->dispatch;
+	if (f->kind == ANSWER_OK) {
+		const char *ids[MAX_PARTS];
+		for (unsigned i = 0; i < f->parts; i++)
+			ids[i] = f->ids[i];
+		struct pending *p = pending_get(r, PENDING_MARK);
+		struct store_op op = { .kind = STORE_OP_MARK, .id = f->id, .cookie = p };
+		op.u.mark.state = STORE_SUBMITTED;
+		op.u.mark.carrier = f->carrier->cfg->name;
+		op.u.mark.carrier_ids = ids;
+		op.u.mark.n_carrier_ids = f->parts;
+		if (p)
+			p->extra = f->index;
+		f->marked = 1;
+		if (store_submit(r->store, &op, 1) != 0) {
+			if (p)
+				pending_put(p);
+			flight_free(d, f);
+		} else if (!p) {
+			flight_free(d, f); /* no cookie: cannot wait for the commit */
+		}
+		return;
+	}
+	if (f->kind == ANSWER_THROTTLE)
+		requeue(r, f, THROTTLE_RETRY_MS, 0, f->error);
+	else if (f->kind == ANSWER_TEMPORARY)
+		requeue(r, f, retry_delay((uint16_t)(f->attempts + 1)), 1, f->error);
+	else
+		finish(r, f, f->error == SMPP_ESME_RX_R_APPN ? STORE_REJECTED : STORE_UNDELIVERABLE,
+		    f->error == SMPP_ESME_RX_R_APPN ? SMPP_STAT_REJECTD : SMPP_STAT_UNDELIV, f->error);
+	flight_free(d, f);
+}
+
+static void flight_answer(struct relay *r, struct flight *f, unsigned part,
+    uint32_t status, const char *carrier_id)
+{
+	enum answer kind = answer_kind(status);
+	if (kind > (enum answer)f->kind) {
+		f->kind = (int)kind;
+		f->error = status;
+	}
+	if (kind == ANSWER_OK && part < MAX_PARTS) {
+		if (smpp_msgid_key(msgid_mode(f->carrier), SMPP_MSGID_RESP, carrier_id, strlen(carrier_id),
+		    f->ids[part], sizeof f->ids[part]) < 0) {
+			f->kind = ANSWER_TEMPORARY; /* an empty id can never match a receipt */
+			f->error = SMPP_ESME_RINVMSGID;
+		}
+	}
+	if (++f->answered >= f->parts)
+		flight_done(r, f);
+}
+
+void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev)
+{
+	struct relay *r = c->relay;
+	if (ev->command_id != SMPP_SUBMIT_SM)
+		return; /* bind, enquire_link, unbind: the engine handled them */
+	struct flight *f = flight_of(r->dispatch, ev->cookie);
+	if (!f)
+		return;
+	const char *cid = ev->pdu && ev->pdu->message_id ? ev->pdu->message_id : "";
+	flight_answer(r, f, (unsigned)(ev->cookie & 0xff), ev->status, cid);
+	if (answer_kind(ev->status) == ANSWER_THROTTLE)
+		log_info("dispatch", "event=carrier_throttled carrier=%s status=%s",
+		    c->carrier->cfg->name, smpp_status_name(ev->status));
+	dispatch_capacity(r);
+}
+
+void dispatch_carrier_lost(struct conn *c, uint64_t cookie)
+{
+	struct relay *r = c->relay;
+	struct flight *f = flight_of(r->dispatch, cookie);
+	if (!f || f->marked)
+		return;
+	flight_answer(r, f, (unsigned)(cookie & 0xff), SMPP_ESME_RSYSERR, "");
+	dispatch_capacity(r);
+}
+
+/* The SUBMITTED mark is on disk: the store now answers carrier-id lookups. */
+static void mark_committed(struct relay *r, struct pending *p)
+{
+	struct dispatch *d = r->dispatch;
+	if (p->extra < d->nflights) {
+		struct flight *f = d->flights[p->extra];
+		if (f->id && f->marked)
+			flight_free(d, f);
+	}
+}
+
+/* --- receipts and MOs from the carrier -------------------------------- */
+
+static enum store_state state_of_stat(enum smpp_stat s)
+{
+	switch (s) {
+	case SMPP_STAT_DELIVRD: return STORE_DELIVERED;
+	case SMPP_STAT_EXPIRED: return STORE_EXPIRED;
+	case SMPP_STAT_REJECTD: return STORE_REJECTED;
+	case SMPP_STAT_UNDELIV:
+	case SMPP_STAT_DELETED:
+	case SMPP_STAT_UNKNOWN: return STORE_UNDELIVERABLE;
+	default: return STORE_SUBMITTED; /* ENROUTE, ACCEPTD: not final */
+	}
+}
+
+static void answer_carrier(struct conn *c, uint32_t seq, uint32_t command, uint32_t status)
+{
+	struct smpp_pdu resp;
+	smpp_pdu_init(&resp, command | SMPP_RESP_BIT, seq);
+	resp.command_status = status;
+	resp.message_id = "";
+	smpp_session_respond(c->sess, &resp);
+	conn_flush(c);
+}
+
+static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
+    struct store_op *ops, size_t n)
+{
+	struct pending *p = pending_get(c->relay, PENDING_RECEIPT_IN);
+	if (!p)
+		return -1;
+	p->conn = conn_ref(c);
+	p->sequence = seq;
+	p->command_id = command;
+	ops[n - 1].cookie = p;
+	if (store_submit(c->relay->store, ops, n) != 0) {
+		pending_put(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* Who gets an MO: the account whose campaign owns the number we sent from. */
+static struct account_rt *mo_account(struct relay *r, const char *number)
+{
+	struct account_rt *only = NULL;
+	unsigned receivers = 0;
+	(void)number; /* the policy's number registry refines this (issue 4) */
+	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
+		if (r->accounts[i].cfg->receipts) {
+			only = &r->accounts[i];
+			receivers++;
+		}
+	}
+	return receivers == 1 ? only : NULL;
+}
+
+static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
+{
+	struct relay *r = c->relay;
+	struct account_rt *a = mo_account(r, pdu->dest.addr);
+	if (!a) {
+		log_warn("dispatch", "event=mo_unrouted carrier=%s to=%s", c->carrier->cfg->name,
+		    pdu->dest.addr);
+		return SMPP_ESME_ROK; /* taken, and logged: nobody to pass it to */
+	}
+	const struct smpp_tlv *payload = smpp_tlv_find(pdu, SMPP_TLV_MESSAGE_PAYLOAD);
+	struct dlr d = {
+		.kind = DLR_MO, .src_ton = pdu->source.ton, .src_npi = pdu->source.npi,
+		.src = pdu->source.addr, .dst_ton = pdu->dest.ton, .dst_npi = pdu->dest.npi,
+		.dst = pdu->dest.addr, .data_coding = pdu->data_coding, .esm_class = pdu->esm_class,
+		.body = pdu->sm_length || !payload ? pdu->short_message : payload->value,
+		.body_len = pdu->sm_length || !payload ? pdu->sm_length : payload->len,
+		.done_ms = relay_wall_ms(),
+	};
+	uint8_t buf[DLR_MAX];
+	size_t len;
+	if (dlr_encode(&d, buf, sizeof buf, &len) != 0)
+		return SMPP_ESME_RINVMSGLEN;
+	struct store_op op = { .kind = STORE_OP_RECEIPT_ADD };
+	op.u.receipt.account = a->cfg->system_id;
+	op.u.receipt.data = buf;
+	op.u.receipt.len = len;
+	if (submit_with_answer(c, seq, pdu->command_id, &op, 1) != 0)
+		return SMPP_ESME_RSYSERR;
+	log_info("dispatch", "event=mo carrier=%s from=%s to=%s account=%s", c->carrier->cfg->name,
+	    pdu->source.addr, pdu->dest.addr, a->cfg->system_id);
+	return -1; /* answered on commit */
+}
+
+/* Resolve a receipt to the message it is about. */
+static int receipt_target(struct relay *r, const struct carrier_rt *cr, const char *key,
+    struct store_msg *m, uint8_t *buf, size_t cap, struct flight **inflight)
+{
+	*inflight = flight_by_carrier_id(r->dispatch, cr, key);
+	uint64_t id;
+	unsigned part;
+	if (*inflight)
+		id = (*inflight)->id;
+	else if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
+		return -1;
+	return store_get_message(r->store, id, m, buf, cap);
+}
+
+int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
+{
+	struct relay *r = c->relay;
+	struct smpp_receipt rc;
+	uint32_t command = pdu->command_id;
+	int is = smpp_receipt_from_pdu(pdu, &rc);
+	if (is == 0) {
+		int st = on_mo(c, pdu, seq);
+		if (st >= 0)
+			answer_carrier(c, seq, command, (uint32_t)st);
+		return 0;
+	}
+	if (is < 0) {
+		log_warn("dispatch", "event=bad_receipt carrier=%s reason=%s", c->carrier->cfg->name,
+		    smpp_receipt_strerror(is));
+		answer_carrier(c, seq, command, SMPP_ESME_ROK); /* resending cannot fix it */
+		return 0;
+	}
+	char key[SMPP_RECEIPT_ID_MAX + 1];
+	smpp_msgid_key(msgid_mode(c->carrier), SMPP_MSGID_RECEIPT, rc.id, strlen(rc.id), key, sizeof key);
+	static uint8_t mbuf[STORE_MSG_MAX];
+	struct store_msg m;
+	struct flight *inflight;
+	if (receipt_target(r, c->carrier, key, &m, mbuf, sizeof mbuf, &inflight) != 0) {
+		log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s",
+		    c->carrier->cfg->name, rc.id, smpp_stat_name(rc.stat));
+		answer_carrier(c, seq, command, SMPP_ESME_ROK);
+		return 0;
+	}
+	enum store_state state = state_of_stat(rc.stat);
+	char id[STORE_MSGID_LEN + 1];
+	store_msgid_format(m.id, id);
+	if (state == STORE_SUBMITTED || store_state_is_final(m.state)) {
+		/* intermediate, or a later part's receipt: nothing changes */
+		answer_carrier(c, seq, command, SMPP_ESME_ROK);
+		return 0;
+	}
+	uint32_t err = rc.err > 0 ? (uint32_t)rc.err : 0;
+	struct store_op ops[2];
+	uint8_t buf[DLR_MAX];
+	size_t n = 0;
+	ops[n] = (struct store_op){ .kind = STORE_OP_MARK, .id = m.id };
+	ops[n].u.mark.state = state;
+	ops[n].u.mark.error = err;
+	n++;
+	struct account_rt *a = NULL;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++)
+		if (strcmp(r->accounts[i].cfg->system_id, m.account) == 0)
+			a = &r->accounts[i];
+	if (a && a->cfg->receipts && wants_receipt(m.registered_delivery, state == STORE_DELIVERED)) {
+		struct flight f = { .id = m.id, .account = a, .created_ms = m.created_ms,
+			.src_ton = m.src_ton, .src_npi = m.src_npi, .dst_ton = m.dst_ton,
+			.dst_npi = m.dst_npi };
+		snprintf(f.src, sizeof f.src, "%s", m.src_addr);
+		snprintf(f.dst, sizeof f.dst, "%s", m.dst_addr);
+		queue_receipt(r, &f, rc.stat, err, &ops[n], buf);
+		if (ops[n].kind)
+			n++;
+	}
+	if (submit_with_answer(c, seq, command, ops, n) != 0) {
+		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
+		return 0;
+	}
+	log_info("dispatch", "event=receipt id=%s carrier=%s carrier_id=%s stat=%s", id,
+	    c->carrier->cfg->name, rc.id, smpp_stat_name(rc.stat));
+	return 0;
+}
+
+/* --- store completions for the dispatcher ----------------------------- */
+
+void dispatch_completion(struct relay *r, const struct store_completion *sc)
+{
+	struct pending *p = sc->cookie;
+	if (p->kind == PENDING_MARK) {
+		mark_committed(r, p);
+	} else if (p->kind == PENDING_RECEIPT_IN) {
+		struct conn *c = conn_get(r, p->conn);
+		if (c)
+			answer_carrier(c, p->sequence, p->command_id,
+			    sc->rc == 0 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN);
+		/* the account's receipts: push what is new */
+		for (size_t i = 0; i < r->cfg->n_accounts; i++)
+			upstream_push_receipts(r, &r->accounts[i]);
+	}
+	pending_put(p);
+}
+
+/* --- life cycle ------------------------------------------------------- */
+
+int dispatch_init(struct relay *r)
+{
+	r->dispatch = calloc(1, sizeof *r->dispatch);
+	if (!r->dispatch)
+		return -1;
+	r->dispatch->timer = evtimer_new(r->base, run_cb, r);
+	if (!r->dispatch->timer)
+		return -1;
+	r->dispatch->concat_ref = (uint16_t)random();
+	int rc = store_lanes_list(r->store, seed_lane, r);
+	if (rc < 0)
+		return rc;
+	dispatch_kick(r);
+	return 0;
+}
+
+void dispatch_free(struct relay *r)
+{
+	struct dispatch *d = r->dispatch;
+	if (!d)
+		return;
+	if (d->timer)
+		event_free(d->timer);
+	while (d->lanes) {
+		struct lane *l = d->lanes;
+		d->lanes = l->next;
+		free(l->name);
+		free(l);
+	}
+	for (uint32_t i = 0; i < d->nflights; i++)
+		free(d->flights[i]);
+	free(d->flights);
+	free(d);
+	r->dispatch = NULL;
+}

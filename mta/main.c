@@ -1,0 +1,266 @@
+/*
+ * smppd: the daemon.
+ *
+ *   smppd -c conf/smppd.yaml      run in the foreground, log to stderr
+ *   smppd -c conf/smppd.yaml -t   check the configuration and exit
+ *
+ * Start-up order: configuration, logging, store (recovery runs here),
+ * event loop, listeners, carrier binds, dispatcher.  SIGTERM and SIGINT
+ * stop accepting, unbind, let the store finish what it was given, exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "mta/config.h"
+#include "mta/log.h"
+#include "mta/relay.h"
+#include "store/store.h"
+
+#define PENDING_CHUNK 1024
+#define STOP_GRACE_MS 5000
+
+static struct pending *free_pending;
+
+struct pending *pending_get(struct relay *r, enum pending_kind kind)
+{
+	(void)r;
+	if (!free_pending) {
+		/* Chunks are never returned: the pool only grows to the peak. */
+		struct pending *chunk = calloc(PENDING_CHUNK, sizeof *chunk);
+		if (!chunk)
+			return NULL;
+		for (size_t i = 0; i < PENDING_CHUNK; i++) {
+			chunk[i].next_free = free_pending;
+			free_pending = &chunk[i];
+		}
+	}
+	struct pending *p = free_pending;
+	free_pending = p->next_free;
+	memset(p, 0, sizeof *p);
+	p->kind = kind;
+	return p;
+}
+
+void pending_put(struct pending *p)
+{
+	if (!p)
+		return;
+	p->kind = PENDING_NONE;
+	p->next_free = free_pending;
+	free_pending = p;
+}
+
+static void on_completion(const struct store_completion *sc, void *arg)
+{
+	struct relay *r = arg;
+	struct pending *p = sc->cookie;
+	if (!p)
+		return;
+	switch (p->kind) {
+	case PENDING_SUBMIT_ACK:
+	case PENDING_MULTI:
+	case PENDING_CANCEL:
+	case PENDING_REPLACE:
+		upstream_completion(r, sc);
+		break;
+	case PENDING_MARK:
+	case PENDING_RECEIPT_IN:
+		dispatch_completion(r, sc);
+		break;
+	default:
+		pending_put(p);
+		break;
+	}
+}
+
+static void store_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	store_drain_completions(r->store, on_completion, r);
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	event_base_loopexit(r->base, NULL);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("main", "event=sighup action=none reason=\"reload arrives with the policy wiring\"");
+		return;
+	}
+	if (r->stopping) {
+		event_base_loopbreak(r->base);
+		return;
+	}
+	r->stopping = 1;
+	log_info("main", "event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	for (size_t i = 0; i < r->n_listeners; i++)
+		evconnlistener_disable(r->listeners[i]);
+	carrier_stop(r);
+	for (uint32_t i = 0; i < r->conns_cap; i++) {
+		struct conn *c = r->conns[i];
+		if (c && !c->closed) {
+			enum smpp_state st = smpp_session_state(c->sess);
+			if (st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_RX || st == SMPP_ST_BOUND_TRX) {
+				smpp_session_unbind(c->sess, relay_mono_ms());
+				conn_flush(c);
+				conn_arm(c);
+			}
+		}
+	}
+	/* In-flight carrier answers and unbinds get a grace period. */
+	struct timeval tv = { STOP_GRACE_MS / 1000, 0 };
+	event_base_once(r->base, -1, EV_TIMEOUT, stop_cb, r, &tv);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: smppd -c FILE [-t]\n"
+	    "  -c FILE  configuration (conf/smppd.yaml)\n"
+	    "  -t       check the configuration and exit: 0 good, 1 with the error\n"
+	    "  -h       this help\n");
+}
+
+static int open_store(struct relay *r)
+{
+	struct store_config sc = {
+		.path = r->cfg->store.path,
+		.map_size = (size_t)r->cfg->store.map_size,
+		.node_id = (unsigned)r->cfg->node_id,
+		.max_batch = (unsigned)r->cfg->store.max_batch,
+	};
+	int rc = store_open(&sc, &r->store);
+	if (rc != 0) {
+		log_error("main", "event=store_open_failed path=%s error=\"%s\"", sc.path,
+		    store_strerror(rc));
+		return -1;
+	}
+	uint64_t counts[STORE_STATE_COUNT];
+	store_state_counts(r->store, counts);
+	log_info("store", "event=opened path=%s recovered=%llu queued=%llu submitted=%llu",
+	    sc.path, (unsigned long long)store_recovered(r->store),
+	    (unsigned long long)(counts[STORE_QUEUED] + counts[STORE_DEFERRED]),
+	    (unsigned long long)counts[STORE_SUBMITTED]);
+	return 0;
+}
+
+static int start(struct relay *r)
+{
+	r->base = event_base_new();
+	if (!r->base)
+		return -1;
+	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
+	if (!r->accounts)
+		return -1;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
+		r->accounts[i].cfg = &r->cfg->accounts[i];
+		r->accounts[i].index = (unsigned)i;
+	}
+	if (open_store(r) != 0)
+		return -1;
+	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
+	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
+		return -1;
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		r->sig_ev[i] = evsignal_new(r->base, sigs[i], signal_cb, r);
+		if (!r->sig_ev[i] || event_add(r->sig_ev[i], NULL) != 0)
+			return -1;
+	}
+	if (dispatch_init(r) != 0 || upstream_listen(r) != 0 || carrier_start(r) != 0)
+		return -1;
+	return 0;
+}
+
+static void stop(struct relay *r)
+{
+	for (uint32_t i = 0; i < r->conns_cap; i++) {
+		struct conn *c = r->conns[i];
+		if (c)
+			conn_close(c);
+	}
+	for (size_t i = 0; i < r->n_listeners; i++)
+		evconnlistener_free(r->listeners[i]);
+	free(r->listeners);
+	carrier_stop(r);
+	dispatch_free(r);
+	if (r->store) {
+		store_close(r->store); /* waits for the writer: nothing given is lost */
+		r->store = NULL;
+	}
+	if (r->store_ev)
+		event_free(r->store_ev);
+	for (int i = 0; i < 3; i++)
+		if (r->sig_ev[i])
+			event_free(r->sig_ev[i]);
+	carrier_free(r);
+	free(r->conns);
+	free(r->conn_gens);
+	free(r->accounts);
+	if (r->base)
+		event_base_free(r->base);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int check_only = 0, opt;
+	while ((opt = getopt(argc, argv, "c:th")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	static struct config cfg;
+	char err[1024];
+	if (config_load(path, &cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "smppd: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("smppd: %s: configuration is valid\n", path);
+		config_free(&cfg);
+		return 0;
+	}
+	log_init((enum log_level)cfg.log.level, cfg.log.target == CONFIG_LOG_SYSLOG, "smppd");
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	static struct relay r;
+	r.cfg = &cfg;
+	int rc = 0;
+	if (start(&r) != 0) {
+		log_error("main", "event=start_failed");
+		rc = 1;
+	} else {
+		log_info("main", "event=started config=%s", path);
+		event_base_dispatch(r.base);
+	}
+	stop(&r);
+	log_info("main", "event=stopped");
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,193 @@
+/*
+ * The relay: what the daemon's parts share.  Internal to mta/.
+ *
+ * One libevent loop runs everything but the disk: upstream sessions
+ * (applications bound to us), carrier sessions (our binds to carriers), the
+ * dispatcher that moves queued messages to carriers, and receipt delivery.
+ * The store's writer thread commits; its completions come back on the loop
+ * through the store's notify fd.  So the loop never waits on fsync, and a
+ * submit_sm_resp with status 0 is written only from a completion.
+ */
+#ifndef SMPPD_MTA_RELAY_H
+#define SMPPD_MTA_RELAY_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mta/config.h"
+#include "smpp/pdu.h"
+#include "smpp/session.h"
+#include "store/store.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evconnlistener;
+struct relay;
+struct conn;
+struct multi;
+struct dispatch;
+
+enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
+
+/* Per account, at run time. */
+struct account_rt {
+	const struct config_account *cfg;
+	unsigned index;
+	unsigned binds;             /* sessions bound now */
+	struct conn *receivers;     /* RX/TRX sessions, linked by next_rx */
+	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
+	unsigned receipts_inflight;
+	int receipt_rescan;         /* an ack failed: walk from the start */
+};
+
+/* Per carrier, at run time. */
+struct carrier_rt {
+	const struct config_carrier *cfg;
+	unsigned index;
+	struct conn **sessions;     /* cfg->sessions slots, NULL when down */
+	unsigned *failures;         /* consecutive connect failures per slot */
+	struct event **retry;       /* reconnect timers per slot */
+	unsigned n_slots;
+	void *retry_args;
+	unsigned bound;             /* sessions bound now */
+	unsigned next_slot;         /* round robin */
+};
+
+struct conn {
+	struct relay *relay;
+	enum conn_kind kind;
+	uint32_t index, gen;        /* handle: relay->conns[index], gen */
+	struct bufferevent *bev;
+	struct event *timer;
+	struct smpp_session *sess;
+	char peer[64];
+	struct sockaddr_storage peer_addr;
+	int closed;                 /* CLOSED event seen: free when flushed */
+	int in_callback;
+	/* upstream */
+	struct account_rt *account;
+	int receives;               /* bound RX or TRX */
+	struct conn *next_rx;
+	/* carrier */
+	struct carrier_rt *carrier;
+	unsigned slot;
+	int bound;
+};
+
+/* A handle that survives the conn: resolve it before use. */
+struct conn_ref {
+	uint32_t index, gen;
+};
+
+struct relay {
+	struct event_base *base;
+	struct config *cfg;
+	struct store *store;
+	struct event *store_ev;
+	struct event *dispatch_ev;
+	struct event *sig_ev[3];
+	struct evconnlistener **listeners;
+	size_t n_listeners;
+
+	struct account_rt *accounts;
+	struct carrier_rt *carriers;
+
+	struct conn **conns;        /* by index; NULL when free */
+	uint32_t *conn_gens;
+	uint32_t conns_cap;
+
+	struct dispatch *dispatch;
+	int stopping;
+	const char *ready_file;
+};
+
+/* --- time -------------------------------------------------------- */
+uint64_t relay_mono_ms(void);   /* sessions' clock */
+int64_t relay_wall_ms(void);    /* the store's clock */
+
+/* --- connections (conn.c) ---------------------------------------- */
+struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
+    const struct smpp_session_config *scfg, const char *peer);
+void conn_flush(struct conn *c);
+void conn_resume(struct conn *c);
+void conn_arm(struct conn *c);
+struct conn_ref conn_ref(const struct conn *c);
+struct conn *conn_get(struct relay *r, struct conn_ref ref);
+/* Close now: the session reports its outstanding requests, then frees. */
+void conn_close(struct conn *c);
+
+/* --- upstream (upstream.c) --------------------------------------- */
+void upstream_event(struct conn *c, const struct smpp_event *ev);
+void upstream_closed(struct conn *c);
+int upstream_listen(struct relay *r);
+void upstream_completion(struct relay *r, const struct store_completion *sc);
+void upstream_push_receipts(struct relay *r, struct account_rt *a);
+
+/* --- carriers (carrier.c) ---------------------------------------- */
+int carrier_start(struct relay *r);
+void carrier_connected(struct conn *c);
+void carrier_stop(struct relay *r);
+void carrier_free(struct relay *r);
+void carrier_event(struct conn *c, const struct smpp_event *ev);
+void carrier_closed(struct conn *c);
+void carrier_completion(struct relay *r, const struct store_completion *sc);
+
+/* --- dispatch (dispatch.c) --------------------------------------- */
+int dispatch_init(struct relay *r);
+void dispatch_free(struct relay *r);
+void dispatch_lane_has_work(struct relay *r, const char *lane, int64_t due_ms);
+void dispatch_kick(struct relay *r);
+/* A carrier session has room again, or a new one is bound. */
+void dispatch_capacity(struct relay *r);
+int dispatch_submit_to(struct conn *c, const struct store_msg *m);
+void dispatch_completion(struct relay *r, const struct store_completion *sc);
+void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev);
+void dispatch_carrier_lost(struct conn *c, uint64_t cookie);
+int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq);
+
+/* --- store completions are routed by cookie kind ------------------- */
+enum pending_kind {
+	PENDING_SUBMIT_ACK = 1,     /* upstream submit/data_sm: answer when committed */
+	PENDING_MULTI,              /* one destination of a submit_multi */
+	PENDING_CANCEL,
+	PENDING_REPLACE,
+	PENDING_MARK,               /* dispatcher marks */
+	PENDING_RECEIPT_IN,         /* carrier deliver_sm: answer when committed */
+	PENDING_RECEIPT_ACK,
+	PENDING_NONE,
+};
+
+struct pending {
+	enum pending_kind kind;
+	struct conn_ref conn;
+	uint32_t sequence;
+	uint32_t command_id;
+	uint32_t extra;             /* kind-specific */
+	const char *lane;           /* SUBMIT_ACK, MULTI: lane that got work */
+	struct multi *multi;        /* MULTI */
+	struct pending *next_free;
+};
+
+struct pending *pending_get(struct relay *r, enum pending_kind kind);
+void pending_put(struct pending *p);
+
+/* Pending upstream deliveries (receipts and MOs) as stored, see dlr.c. */
+struct dlr {
+	uint8_t kind;               /* DLR_RECEIPT or DLR_MO */
+	uint64_t msg_id;            /* ours; 0 for MO */
+	uint8_t stat;               /* enum smpp_stat */
+	uint32_t err;
+	int64_t submit_ms, done_ms;
+	uint8_t src_ton, src_npi, dst_ton, dst_npi;
+	const char *src, *dst;
+	uint8_t data_coding, esm_class;
+	const uint8_t *body;
+	size_t body_len;
+};
+enum { DLR_RECEIPT = 1, DLR_MO = 2 };
+#define DLR_MAX 4096
+int dlr_encode(const struct dlr *d, uint8_t *out, size_t cap, size_t *len);
+int dlr_decode(const uint8_t *in, size_t len, struct dlr *d);
+
+#endif

@@ -1,0 +1,754 @@
+/*
+ * Upstream: applications bound to smppd (we are their SMSC).
+ *
+ * A submit is validated, turned into a store record and handed to the
+ * store's writer; its submit_sm_resp goes out from the completion, so a
+ * status 0 always means "on disk".  Receipts and MOs for an account wait in
+ * the store and are pushed to its receiving sessions in order, each removed
+ * only when the application has answered it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "mta/log.h"
+#include "mta/net.h"
+#include "mta/relay.h"
+#include "smpp/receipt.h"
+
+#define DEFAULT_VALIDITY_MS (48LL * 3600 * 1000)
+#define RECEIPT_BATCH 64
+
+static const char *account_lane(const struct account_rt *a)
+{
+	return a->cfg->default_campaign ? a->cfg->default_campaign : "default";
+}
+
+/* --- binding --------------------------------------------------------- */
+
+static int cidr_match(const struct config_cidr *c, const struct sockaddr *sa)
+{
+	const uint8_t *addr;
+	if (sa->sa_family == AF_INET && c->family == AF_INET)
+		addr = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6 && c->family == AF_INET6)
+		addr = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	else
+		return 0;
+	int bits = c->prefix;
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((addr[i] & mask) != (c->addr[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static int network_allowed(const struct config_account *a, const struct sockaddr *sa)
+{
+	if (a->n_allowed_networks == 0)
+		return 1;
+	for (size_t i = 0; i < a->n_allowed_networks; i++)
+		if (cidr_match(&a->allowed_networks[i], sa))
+			return 1;
+	return 0;
+}
+
+static struct account_rt *find_account(struct relay *r, const char *system_id)
+{
+	for (size_t i = 0; i < r->cfg->n_accounts; i++)
+		if (strcmp(r->accounts[i].cfg->system_id, system_id) == 0)
+			return &r->accounts[i];
+	return NULL;
+}
+
+static uint32_t check_bind(struct conn *c, const struct smpp_pdu *pdu,
+    struct account_rt **out)
+{
+	struct account_rt *a = find_account(c->relay, pdu->system_id);
+	*out = a;
+	if (!a)
+		return SMPP_ESME_RINVSYSID;
+	if (config_password_verify(pdu->password, a->cfg->password_hash) != 1)
+		return SMPP_ESME_RINVPASWD;
+	if (!network_allowed(a->cfg, (const struct sockaddr *)&c->peer_addr))
+		return SMPP_ESME_RBINDFAIL;
+	if (a->cfg->max_binds > 0 && a->binds >= (unsigned)a->cfg->max_binds)
+		return SMPP_ESME_RBINDFAIL;
+	return SMPP_ESME_ROK;
+}
+
+static void on_bind(struct conn *c, const struct smpp_event *ev)
+{
+	struct account_rt *a;
+	char sid[64];
+	log_quote(ev->pdu->system_id, strlen(ev->pdu->system_id), sid, sizeof sid);
+	uint32_t command = ev->pdu->command_id;
+	uint32_t status = check_bind(c, ev->pdu, &a);
+	if (status != SMPP_ESME_ROK) {
+		log_warn("upstream", "event=bind_refused peer=%s system_id=%s status=%s",
+		    c->peer, sid, smpp_status_name(status));
+		smpp_session_reject(c->sess, status);
+		return;
+	}
+	if (smpp_session_accept(c->sess, "smppd", relay_mono_ms()) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->account = a;
+	a->binds++;
+	c->receives = command != SMPP_BIND_TRANSMITTER;
+	log_info("upstream", "event=bound peer=%s system_id=%s bind=%s", c->peer, sid,
+	    smpp_command_name(command));
+	if (c->receives) {
+		c->next_rx = a->receivers;
+		a->receivers = c;
+		upstream_push_receipts(c->relay, a);
+	}
+}
+
+void upstream_closed(struct conn *c)
+{
+	struct account_rt *a = c->account;
+	if (!a)
+		return;
+	a->binds--;
+	for (struct conn **p = &a->receivers; *p; p = &(*p)->next_rx) {
+		if (*p == c) {
+			*p = c->next_rx;
+			break;
+		}
+	}
+	c->account = NULL;
+}
+
+/* --- submits --------------------------------------------------------- */
+
+static void respond_status(struct conn *c, const struct smpp_pdu *req, uint32_t status)
+{
+	struct smpp_pdu resp;
+	smpp_pdu_init_resp(&resp, req, status);
+	smpp_session_respond(c->sess, &resp);
+}
+
+static int valid_number(const char *s)
+{
+	size_t n = 0;
+	if (*s == '+')
+		s++;
+	for (; s[n]; n++)
+		if (s[n] < '0' || s[n] > '9')
+			return 0;
+	return n >= 3 && n <= 15;
+}
+
+/* The message body: short_message, or message_payload when it is empty. */
+static void message_body(const struct smpp_pdu *pdu, const uint8_t **body, size_t *len)
+{
+	const struct smpp_tlv *t = smpp_tlv_find(pdu, SMPP_TLV_MESSAGE_PAYLOAD);
+	if (pdu->sm_length == 0 && t) {
+		*body = t->value;
+		*len = t->len;
+	} else {
+		*body = pdu->short_message;
+		*len = pdu->sm_length;
+	}
+}
+
+static uint32_t build_message(struct conn *c, const struct smpp_pdu *pdu,
+    const struct smpp_addr *dest, struct store_msg *m)
+{
+	int64_t now = relay_wall_ms();
+	memset(m, 0, sizeof *m);
+	if (!valid_number(dest->addr))
+		return SMPP_ESME_RINVDSTADR;
+	if (pdu->source.addr[0] == 0)
+		return SMPP_ESME_RINVSRCADR;
+	message_body(pdu, &m->body, &m->body_len);
+	if (m->body_len > STORE_BODY_MAX)
+		return SMPP_ESME_RINVMSGLEN;
+	int64_t validity = 0;
+	if (pdu->command_id != SMPP_DATA_SM &&
+	    smpp_time_parse(pdu->validity_period, now, &validity) != 0)
+		return SMPP_ESME_RINVEXPIRY;
+	m->account = c->account->cfg->system_id;
+	m->campaign = account_lane(c->account);
+	m->lane = m->campaign;
+	m->src_ton = pdu->source.ton;
+	m->src_npi = pdu->source.npi;
+	m->src_addr = pdu->source.addr;
+	m->dst_ton = dest->ton;
+	m->dst_npi = dest->npi;
+	m->dst_addr = dest->addr[0] == '+' ? dest->addr + 1 : dest->addr;
+	m->data_coding = pdu->data_coding;
+	m->esm_class = pdu->esm_class;
+	m->registered_delivery = pdu->registered_delivery;
+	m->segments = 1;
+	m->state = STORE_QUEUED;
+	m->validity_ms = validity ? validity : now + DEFAULT_VALIDITY_MS;
+	m->next_attempt_ms = now;
+	m->created_ms = now;
+	m->carrier = "";
+	m->carrier_ids = "";
+	return SMPP_ESME_ROK;
+}
+
+static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg *m)
+{
+	struct pending *p = pending_get(c->relay, PENDING_SUBMIT_ACK);
+	if (!p) {
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
+	}
+	p->conn = conn_ref(c);
+	p->sequence = pdu->sequence_number;
+	p->command_id = pdu->command_id;
+	p->lane = m->lane;
+	struct store_op op = { .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = m };
+	int rc = store_submit(c->relay->store, &op, 1);
+	if (rc != 0) {
+		pending_put(p);
+		log_error("upstream", "event=enqueue_failed error=\"%s\"", store_strerror(rc));
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+	}
+}
+
+static void on_submit(struct conn *c, const struct smpp_pdu *pdu)
+{
+	struct store_msg m;
+	uint32_t status = build_message(c, pdu, &pdu->dest, &m);
+	if (status != SMPP_ESME_ROK) {
+		respond_status(c, pdu, status);
+		return;
+	}
+	enqueue(c, pdu, &m);
+}
+
+static void answer_submit(struct conn *c, const struct pending *p, uint32_t status,
+    uint64_t id)
+{
+	struct smpp_pdu resp;
+	char text[STORE_MSGID_LEN + 1] = "";
+	smpp_pdu_init(&resp, smpp_resp_id(p->command_id), p->sequence);
+	resp.command_status = status;
+	if (status == SMPP_ESME_ROK)
+		store_msgid_format(id, text);
+	resp.message_id = text;
+	if (smpp_session_respond(c->sess, &resp) != 0)
+		log_warn("upstream", "event=respond_failed peer=%s seq=%u", c->peer, p->sequence);
+	conn_flush(c);
+	conn_resume(c);
+}
+
+static uint32_t store_status(int rc)
+{
+	if (rc == 0)
+		return SMPP_ESME_ROK;
+	return rc == STORE_EFULL ? SMPP_ESME_RMSGQFUL : SMPP_ESME_RSYSERR;
+}
+
+/* --- query and cancel ------------------------------------------------- */
+
+static int own_message(struct conn *c, const char *text, struct store_msg *m,
+    void *buf, size_t cap)
+{
+	uint64_t id;
+	if (store_msgid_parse(text, &id) != 0)
+		return -1;
+	if (store_get_message(c->relay->store, id, m, buf, cap) != 0)
+		return -1;
+	return strcmp(m->account, c->account->cfg->system_id) == 0 ? 0 : -1;
+}
+
+static uint8_t smpp_state_of(enum store_state s)
+{
+	switch (s) {
+	case STORE_DELIVERED: return SMPP_STATE_DELIVERED;
+	case STORE_EXPIRED: return SMPP_STATE_EXPIRED;
+	case STORE_CANCELLED: return SMPP_STATE_DELETED;
+	case STORE_UNDELIVERABLE: return SMPP_STATE_UNDELIVERABLE;
+	case STORE_REJECTED: return SMPP_STATE_REJECTED;
+	case STORE_QUEUED:
+	case STORE_DEFERRED: return SMPP_STATE_SCHEDULED;
+	default: return SMPP_STATE_ENROUTE;
+	}
+}
+
+static void on_query(struct conn *c, const struct smpp_pdu *pdu)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg m;
+	struct smpp_pdu resp;
+	char id[STORE_MSGID_LEN + 1], final[17] = "";
+	snprintf(id, sizeof id, "%s", pdu->message_id);
+	if (own_message(c, pdu->message_id, &m, buf, sizeof buf) != 0) {
+		respond_status(c, pdu, SMPP_ESME_RQUERYFAIL);
+		return;
+	}
+	smpp_pdu_init_resp(&resp, pdu, SMPP_ESME_ROK);
+	resp.message_id = id;
+	if (store_state_is_final(m.state))
+		smpp_time_format(m.updated_ms, final);
+	resp.final_date = final;
+	resp.message_state = smpp_state_of(m.state);
+	resp.error_code = (uint8_t)(m.last_error > 0xff ? 0xff : m.last_error);
+	smpp_session_respond(c->sess, &resp);
+}
+
+static void on_cancel(struct conn *c, const struct smpp_pdu *pdu)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg m;
+	if (own_message(c, pdu->message_id, &m, buf, sizeof buf) != 0) {
+		respond_status(c, pdu, SMPP_ESME_RCANCELFAIL);
+		return;
+	}
+	struct pending *p = pending_get(c->relay, PENDING_CANCEL);
+	if (!p) {
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
+	}
+	p->conn = conn_ref(c);
+	p->sequence = pdu->sequence_number;
+	p->command_id = pdu->command_id;
+	struct store_op op = { .kind = STORE_OP_CANCEL, .cookie = p, .id = m.id };
+	if (store_submit(c->relay->store, &op, 1) != 0) {
+		pending_put(p);
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+	}
+}
+
+static void on_replace(struct conn *c, const struct smpp_pdu *pdu)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	struct store_msg m;
+	if (own_message(c, pdu->message_id, &m, buf, sizeof buf) != 0 ||
+	    (m.state != STORE_QUEUED && m.state != STORE_DEFERRED)) {
+		respond_status(c, pdu, SMPP_ESME_RREPLACEFAIL);
+		return;
+	}
+	int64_t now = relay_wall_ms(), validity = 0;
+	if (smpp_time_parse(pdu->validity_period, now, &validity) != 0) {
+		respond_status(c, pdu, SMPP_ESME_RINVEXPIRY);
+		return;
+	}
+	struct pending *p = pending_get(c->relay, PENDING_REPLACE);
+	if (!p) {
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
+	}
+	p->conn = conn_ref(c);
+	p->sequence = pdu->sequence_number;
+	p->command_id = pdu->command_id;
+	struct store_op op = { .kind = STORE_OP_REPLACE, .cookie = p, .id = m.id };
+	message_body(pdu, &op.u.replace.body, &op.u.replace.body_len);
+	op.u.replace.registered_delivery = pdu->registered_delivery;
+	op.u.replace.validity_ms = validity;
+	if (store_submit(c->relay->store, &op, 1) != 0) {
+		pending_put(p);
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+	}
+}
+
+/* --- submit_multi ----------------------------------------------------- */
+
+struct multi {
+	struct conn_ref conn;
+	uint32_t sequence;
+	unsigned remaining, failed;
+	uint64_t first_id;
+	struct smpp_unsuccess unsuccess[SMPP_MAX_DESTS];
+	char addrs[SMPP_MAX_DESTS][22];
+};
+
+static void multi_fail(struct multi *mu, const struct smpp_addr *a, uint32_t status)
+{
+	struct smpp_unsuccess *u = &mu->unsuccess[mu->failed];
+	snprintf(mu->addrs[mu->failed], sizeof mu->addrs[0], "%s", a->addr ? a->addr : "");
+	u->sme = (struct smpp_addr){ a->ton, a->npi, mu->addrs[mu->failed] };
+	u->error_status_code = status;
+	mu->failed++;
+}
+
+static void multi_answer(struct relay *r, struct multi *mu)
+{
+	struct conn *c = conn_get(r, mu->conn);
+	if (c) {
+		static struct smpp_pdu resp;
+		char id[STORE_MSGID_LEN + 1] = "";
+		smpp_pdu_init(&resp, SMPP_SUBMIT_MULTI_RESP, mu->sequence);
+		if (mu->first_id)
+			store_msgid_format(mu->first_id, id);
+		resp.message_id = id;
+		resp.no_unsuccess = (uint8_t)mu->failed;
+		memcpy(resp.unsuccess, mu->unsuccess, mu->failed * sizeof mu->unsuccess[0]);
+		smpp_session_respond(c->sess, &resp);
+		conn_flush(c);
+	}
+	free(mu);
+}
+
+static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
+{
+	struct multi *mu = calloc(1, sizeof *mu);
+	if (!mu) {
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
+	}
+	mu->conn = conn_ref(c);
+	mu->sequence = pdu->sequence_number;
+	struct store_msg msgs[SMPP_MAX_DESTS];
+	struct store_op ops[SMPP_MAX_DESTS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < pdu->number_of_dests; i++) {
+		const struct smpp_dest *d = &pdu->dests[i];
+		if (d->dest_flag != 1) {
+			multi_fail(mu, &(struct smpp_addr){ 0, 0, d->dl_name }, SMPP_ESME_RINVDLNAME);
+			continue;
+		}
+		uint32_t st = build_message(c, pdu, &d->sme, &msgs[n]);
+		if (st != SMPP_ESME_ROK) {
+			multi_fail(mu, &d->sme, st);
+			continue;
+		}
+		struct pending *p = pending_get(c->relay, PENDING_MULTI);
+		if (!p)
+			break;
+		p->multi = mu;
+		p->lane = msgs[n].lane;
+		p->extra = i;
+		ops[n] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = &msgs[n] };
+		n++;
+	}
+	mu->remaining = n;
+	if (n == 0 || store_submit(c->relay->store, ops, n) != 0) {
+		for (unsigned i = 0; i < n; i++)
+			pending_put(ops[i].cookie);
+		if (n) {
+			free(mu);
+			respond_status(c, pdu, SMPP_ESME_RSYSERR);
+			return;
+		}
+		multi_answer(c->relay, mu);
+	}
+}
+
+static void multi_completion(struct relay *r, struct pending *p,
+    const struct store_completion *sc)
+{
+	struct multi *mu = p->multi;
+	if (sc->rc == 0) {
+		if (!mu->first_id)
+			mu->first_id = sc->id;
+		dispatch_lane_has_work(r, p->lane, 0);
+	} else {
+		multi_fail(mu, &(struct smpp_addr){ 1, 1, "" }, store_status(sc->rc));
+	}
+	if (--mu->remaining == 0)
+		multi_answer(r, mu);
+}
+
+/* --- receipts and MOs to the application ------------------------------ */
+
+struct receipt_batch {
+	uint64_t seq[RECEIPT_BATCH];
+	uint8_t data[RECEIPT_BATCH][DLR_MAX];
+	size_t len[RECEIPT_BATCH];
+	unsigned n, max;
+};
+
+static int collect_receipt(uint64_t seq, const void *data, size_t len, void *arg)
+{
+	struct receipt_batch *b = arg;
+	if (len > DLR_MAX)
+		return 0; /* cannot be ours; skip */
+	b->seq[b->n] = seq;
+	memcpy(b->data[b->n], data, len);
+	b->len[b->n] = len;
+	return ++b->n >= b->max;
+}
+
+static struct conn *receiver_with_room(struct account_rt *a)
+{
+	struct conn *best = NULL;
+	uint32_t least = UINT32_MAX;
+	for (struct conn *c = a->receivers; c; c = c->next_rx) {
+		uint32_t out = smpp_session_outstanding(c->sess);
+		if (out < least && out < (uint32_t)a->cfg->window) {
+			least = out;
+			best = c;
+		}
+	}
+	return best;
+}
+
+/* Build the deliver_sm an application sees for a stored delivery. */
+static void build_delivery(const struct dlr *d, struct smpp_pdu *pdu,
+    struct smpp_tlv_store *st, char *text, size_t cap, char *id)
+{
+	smpp_pdu_init(pdu, SMPP_DELIVER_SM, 0);
+	pdu->source = (struct smpp_addr){ d->src_ton, d->src_npi, d->src };
+	pdu->dest = (struct smpp_addr){ d->dst_ton, d->dst_npi, d->dst };
+	pdu->data_coding = d->data_coding;
+	st->used = 0;
+	if (d->kind == DLR_MO) {
+		pdu->esm_class = d->esm_class;
+		pdu->short_message = d->body;
+		pdu->sm_length = (uint8_t)(d->body_len > SMPP_MAX_SM_LENGTH ? 0 : d->body_len);
+		if (d->body_len > SMPP_MAX_SM_LENGTH)
+			smpp_tlv_add(pdu, SMPP_TLV_MESSAGE_PAYLOAD, d->body, (uint16_t)d->body_len);
+		return;
+	}
+	struct smpp_receipt rc;
+	smpp_receipt_init(&rc);
+	store_msgid_format(d->msg_id, id);
+	snprintf(rc.id, sizeof rc.id, "%s", id);
+	rc.sub = 1;
+	rc.dlvrd = d->stat == SMPP_STAT_DELIVRD ? 1 : 0;
+	rc.stat = (enum smpp_stat)d->stat;
+	rc.err = (int)(d->err > 999 ? 999 : d->err);
+	smpp_receipt_time_from_ms(d->submit_ms, &rc.submit_date);
+	smpp_receipt_time_from_ms(d->done_ms, &rc.done_date);
+	int n = smpp_receipt_format(&rc, text, cap);
+	pdu->esm_class = SMPP_ESM_TYPE_RECEIPT;
+	pdu->data_coding = 0;
+	pdu->short_message = (const uint8_t *)text;
+	pdu->sm_length = (uint8_t)(n < (int)cap && n <= SMPP_MAX_SM_LENGTH ? n : 0);
+	smpp_tlv_add_str(pdu, SMPP_TLV_RECEIPTED_MESSAGE_ID, id);
+	int state = smpp_stat_to_state((enum smpp_stat)d->stat);
+	if (state >= 0)
+		smpp_tlv_add_int(pdu, st, SMPP_TLV_MESSAGE_STATE, (uint32_t)state);
+	if (d->err) {
+		static uint8_t net[3];
+		net[0] = 3; /* GSM */
+		smpp_put_u16(net + 1, (uint16_t)(d->err > 0xffff ? 0xffff : d->err));
+		smpp_tlv_add(pdu, SMPP_TLV_NETWORK_ERROR_CODE, net, 3);
+	}
+}
+
+static int send_delivery(struct conn *c, uint64_t seq, const uint8_t *data, size_t len)
+{
+	static struct smpp_pdu pdu;
+	struct smpp_tlv_store st;
+	struct dlr d;
+	char text[200], id[STORE_MSGID_LEN + 1];
+	if (dlr_decode(data, len, &d) != 0) {
+		log_error("upstream", "event=bad_pending_delivery seq=%llu", (unsigned long long)seq);
+		return 1; /* skip it: acking would lose it, resending cannot fix it */
+	}
+	build_delivery(&d, &pdu, &st, text, sizeof text, id);
+	int rc = smpp_session_send(c->sess, &pdu, seq, relay_mono_ms());
+	if (rc == 0 && d.kind == DLR_RECEIPT)
+		log_debug("upstream", "event=receipt_sent id=%s system_id=%s", id,
+		    c->account->cfg->system_id);
+	return rc == 0 ? 0 : -1;
+}
+
+void upstream_push_receipts(struct relay *r, struct account_rt *a)
+{
+	if (!a->receivers)
+		return;
+	if (a->receipt_rescan && a->receipts_inflight == 0) {
+		a->receipt_cursor = 0;
+		a->receipt_rescan = 0;
+	}
+	static struct receipt_batch batch;
+	for (;;) {
+		struct conn *c = receiver_with_room(a);
+		if (!c)
+			return;
+		batch.n = 0;
+		batch.max = RECEIPT_BATCH;
+		store_receipts_list(r->store, a->cfg->system_id, a->receipt_cursor,
+		    collect_receipt, &batch);
+		if (batch.n == 0)
+			return;
+		for (unsigned i = 0; i < batch.n; i++) {
+			c = receiver_with_room(a);
+			if (!c)
+				return;
+			int rc = send_delivery(c, batch.seq[i], batch.data[i], batch.len[i]);
+			if (rc < 0)
+				return;
+			a->receipt_cursor = batch.seq[i];
+			if (rc == 0)
+				a->receipts_inflight++;
+			conn_flush(c);
+		}
+	}
+}
+
+static void receipt_answered(struct conn *c, const struct smpp_event *ev)
+{
+	struct account_rt *a = c->account;
+	if (!a)
+		return;
+	if (a->receipts_inflight)
+		a->receipts_inflight--;
+	if (ev->kind == SMPP_EV_RESPONSE && ev->status == SMPP_ESME_ROK) {
+		struct store_op op = { .kind = STORE_OP_RECEIPT_ACK, .id = ev->cookie };
+		op.u.receipt.account = a->cfg->system_id;
+		if (store_submit(c->relay->store, &op, 1) != 0)
+			a->receipt_rescan = 1;
+	} else {
+		/* Not taken: it stays stored and goes out again from the start. */
+		a->receipt_rescan = 1;
+	}
+	upstream_push_receipts(c->relay, a);
+}
+
+/* --- events ----------------------------------------------------------- */
+
+static void on_request(struct conn *c, const struct smpp_event *ev)
+{
+	const struct smpp_pdu *pdu = ev->pdu;
+	switch (pdu->command_id) {
+	case SMPP_SUBMIT_SM:
+	case SMPP_DATA_SM:
+		on_submit(c, pdu);
+		break;
+	case SMPP_SUBMIT_MULTI:
+		on_submit_multi(c, pdu);
+		break;
+	case SMPP_QUERY_SM:
+		on_query(c, pdu);
+		break;
+	case SMPP_CANCEL_SM:
+		on_cancel(c, pdu);
+		break;
+	case SMPP_REPLACE_SM:
+		on_replace(c, pdu);
+		break;
+	default:
+		if (ev->needs_response)
+			respond_status(c, pdu, SMPP_ESME_RINVCMDID);
+		break;
+	}
+}
+
+void upstream_event(struct conn *c, const struct smpp_event *ev)
+{
+	switch (ev->kind) {
+	case SMPP_EV_BIND_REQUEST:
+		on_bind(c, ev);
+		break;
+	case SMPP_EV_REQUEST:
+		on_request(c, ev);
+		break;
+	case SMPP_EV_RESPONSE:
+	case SMPP_EV_TIMEOUT:
+	case SMPP_EV_ABORTED:
+		receipt_answered(c, ev);
+		break;
+	case SMPP_EV_PROTOCOL_ERROR:
+		log_warn("upstream", "event=protocol_error peer=%s field=%s reason=\"%s\" status=%s",
+		    c->peer, ev->error.field ? ev->error.field : "", ev->error.reason ? ev->error.reason : "",
+		    smpp_status_name(ev->error.status));
+		if (ev->matched)
+			receipt_answered(c, ev);
+		break;
+	case SMPP_EV_CLOSED:
+		log_info("upstream", "event=closed peer=%s reason=%s", c->peer,
+		    smpp_close_reason_name(ev->reason));
+		break;
+	default:
+		break;
+	}
+}
+
+void upstream_completion(struct relay *r, const struct store_completion *sc)
+{
+	struct pending *p = sc->cookie;
+	struct conn *c = conn_get(r, p->conn);
+	switch (p->kind) {
+	case PENDING_SUBMIT_ACK:
+		if (sc->rc != 0 && sc->rc != STORE_EFULL)
+			log_error("upstream", "event=enqueue_failed error=\"%s\"", store_strerror(sc->rc));
+		if (c)
+			answer_submit(c, p, store_status(sc->rc), sc->id);
+		if (sc->rc == 0)
+			dispatch_lane_has_work(r, p->lane, 0);
+		break;
+	case PENDING_MULTI:
+		multi_completion(r, p, sc);
+		break;
+	case PENDING_CANCEL:
+	case PENDING_REPLACE:
+		if (c) {
+			struct smpp_pdu resp;
+			uint32_t fail = p->kind == PENDING_CANCEL ? SMPP_ESME_RCANCELFAIL :
+			    SMPP_ESME_RREPLACEFAIL;
+			smpp_pdu_init(&resp, smpp_resp_id(p->command_id), p->sequence);
+			resp.command_status = sc->rc == 0 && sc->value ? SMPP_ESME_ROK : fail;
+			smpp_session_respond(c->sess, &resp);
+			conn_flush(c);
+		}
+		break;
+	default:
+		break;
+	}
+	pending_put(p);
+}
+
+/* --- listeners -------------------------------------------------------- */
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct relay *r = arg;
+	const struct config_listener *lc = evconnlistener_get_base(l) ? NULL : NULL;
+	char peer[64];
+	(void)lc;
+	net_format_addr(sa, peer, sizeof peer);
+	struct smpp_session_config scfg = {
+		.role = SMPP_ROLE_SMSC,
+		.window = 1024,
+		.in_window = 0,
+		.max_pdu_len = 65536,
+		.response_timeout_ms = 30000,
+		.enquire_link_ms = 60000,
+		.idle_timeout_ms = 30000,
+	};
+	evutil_make_socket_nonblocking(fd);
+	struct conn *c = conn_new(r, CONN_UPSTREAM, fd, &scfg, peer);
+	if (!c) {
+		log_error("upstream", "event=accept_failed peer=%s reason=\"out of memory\"", peer);
+		return;
+	}
+	memcpy(&c->peer_addr, sa, (size_t)salen < sizeof c->peer_addr ? (size_t)salen :
+	    sizeof c->peer_addr);
+	log_debug("upstream", "event=connect peer=%s", peer);
+}
+
+int upstream_listen(struct relay *r)
+{
+	r->listeners = calloc(r->cfg->n_listeners, sizeof *r->listeners);
+	if (!r->listeners && r->cfg->n_listeners)
+		return -1;
+	for (size_t i = 0; i < r->cfg->n_listeners; i++) {
+		const struct config_listener *lc = &r->cfg->listeners[i];
+		struct evconnlistener *l = evconnlistener_new_bind(r->base, accept_cb, r,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+		    (const struct sockaddr *)&lc->address.sa, (int)lc->address.salen);
+		if (!l) {
+			log_error("upstream", "event=listen_failed listener=%s address=%s:%d reason=\"%s\"",
+			    lc->name, lc->address.host, lc->address.port, strerror(errno));
+			return -1;
+		}
+		r->listeners[i] = l;
+		r->n_listeners = i + 1;
+		char where[80];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len);
+		net_format_addr((struct sockaddr *)&ss, where, sizeof where);
+		log_info("upstream", "event=listening listener=%s address=%s", lc->name, where);
+	}
+	return 0;
+}

@@ -20,6 +20,8 @@
 #include "mta/log.h"
 #include "mta/relay.h"
 
+#define CARRIER_IN_WINDOW 4096
+
 struct retry_arg {
 	struct carrier_rt *carrier;
 	unsigned slot;
@@ -106,6 +108,9 @@ static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
 	struct smpp_session_config scfg = {
 		.role = SMPP_ROLE_ESME,
 		.window = cc->window > 0 ? (uint32_t)cc->window : 10,
+		/* Receipts are answered once committed: leave room for a burst
+		 * of them rather than throttling the carrier's deliver_sm. */
+		.in_window = CARRIER_IN_WINDOW,
 		.max_pdu_len = 65536,
 		.response_timeout_ms = (uint32_t)(cc->response_timeout_ms ? cc->response_timeout_ms : 10000),
 		.enquire_link_ms = (uint32_t)cc->enquire_link_ms,

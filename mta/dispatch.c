@@ -61,7 +61,18 @@ struct flight {
 	struct flight *next_free;
 };
 
+/*
+ * Messages whose final mark is submitted but not committed: the receipts
+ * of a long message's other parts must not queue a second receipt.
+ */
+#define FINALIZING_CAP 4096
+struct finalizing {
+	uint64_t ids[FINALIZING_CAP]; /* open addressing, 0 = free */
+	unsigned n;
+};
+
 struct dispatch {
+	struct finalizing finalizing;
 	struct lane *lanes;
 	struct lane *cursor;
 	struct event *timer;
@@ -165,6 +176,55 @@ static struct flight *flight_by_carrier_id(struct dispatch *d,
 				return f;
 	}
 	return NULL;
+}
+
+static unsigned fin_slot(uint64_t id)
+{
+	return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 52) % FINALIZING_CAP;
+}
+
+static int finalizing_has(const struct finalizing *fz, uint64_t id)
+{
+	for (unsigned i = fin_slot(id), k = 0; k < FINALIZING_CAP; k++, i = (i + 1) % FINALIZING_CAP) {
+		if (fz->ids[i] == id)
+			return 1;
+		if (fz->ids[i] == 0)
+			return 0;
+	}
+	return 0;
+}
+
+static int finalizing_add(struct finalizing *fz, uint64_t id)
+{
+	if (fz->n >= FINALIZING_CAP / 2)
+		return -1;
+	unsigned i = fin_slot(id);
+	while (fz->ids[i] != 0)
+		i = (i + 1) % FINALIZING_CAP;
+	fz->ids[i] = id;
+	fz->n++;
+	return 0;
+}
+
+/* Backward-shift deletion keeps every probe chain intact. */
+static void finalizing_del(struct finalizing *fz, uint64_t id)
+{
+	unsigned i = fin_slot(id), k;
+	for (k = 0; k < FINALIZING_CAP && fz->ids[i] != id; k++, i = (i + 1) % FINALIZING_CAP)
+		if (fz->ids[i] == 0)
+			return;
+	if (k == FINALIZING_CAP)
+		return;
+	fz->n--;
+	for (unsigned j = (i + 1) % FINALIZING_CAP; fz->ids[j] != 0; j = (j + 1) % FINALIZING_CAP) {
+		unsigned home = fin_slot(fz->ids[j]);
+		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+		if (movable) {
+			fz->ids[i] = fz->ids[j];
+			i = j;
+		}
+	}
+	fz->ids[i] = 0;
 }
 
 /* --- store writes ----------------------------------------------------- */
@@ -690,7 +750,7 @@ static void answer_carrier(struct conn *c, uint32_t seq, uint32_t command, uint3
 }
 
 static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
-    struct store_op *ops, size_t n)
+    struct store_op *ops, size_t n, uint64_t finalizing_id)
 {
 	struct pending *p = pending_get(c->relay, PENDING_RECEIPT_IN);
 	if (!p)
@@ -698,6 +758,7 @@ static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
 	p->conn = conn_ref(c);
 	p->sequence = seq;
 	p->command_id = command;
+	p->msg_id = finalizing_id;
 	ops[n - 1].cookie = p;
 	if (store_submit(c->relay->store, ops, n) != 0) {
 		pending_put(p);
@@ -747,7 +808,7 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	op.u.receipt.account = a->cfg->system_id;
 	op.u.receipt.data = buf;
 	op.u.receipt.len = len;
-	if (submit_with_answer(c, seq, pdu->command_id, &op, 1) != 0)
+	if (submit_with_answer(c, seq, pdu->command_id, &op, 1, 0) != 0)
 		return SMPP_ESME_RSYSERR;
 	log_info("dispatch", "event=mo carrier=%s from=%s to=%s account=%s", c->carrier->cfg->name,
 	    pdu->source.addr, pdu->dest.addr, a->cfg->system_id);
@@ -800,8 +861,11 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	enum store_state state = state_of_stat(rc.stat);
 	char id[STORE_MSGID_LEN + 1];
 	store_msgid_format(m.id, id);
-	if (state == STORE_SUBMITTED || store_state_is_final(m.state)) {
+	if (state == STORE_SUBMITTED || store_state_is_final(m.state) ||
+	    finalizing_has(&r->dispatch->finalizing, m.id)) {
 		/* intermediate, or a later part's receipt: nothing changes */
+		log_debug("dispatch", "event=receipt_ignored id=%s stat=%s state=%s", id,
+		    smpp_stat_name(rc.stat), store_state_name(m.state));
 		answer_carrier(c, seq, command, SMPP_ESME_ROK);
 		return 0;
 	}
@@ -827,7 +891,9 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 		if (ops[n].kind)
 			n++;
 	}
-	if (submit_with_answer(c, seq, command, ops, n) != 0) {
+	if (finalizing_add(&r->dispatch->finalizing, m.id) != 0 ||
+	    submit_with_answer(c, seq, command, ops, n, m.id) != 0) {
+		finalizing_del(&r->dispatch->finalizing, m.id);
 		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
 		return 0;
 	}
@@ -845,6 +911,8 @@ void dispatch_completion(struct relay *r, const struct store_completion *sc)
 		mark_committed(r, p);
 	} else if (p->kind == PENDING_RECEIPT_IN) {
 		struct conn *c = conn_get(r, p->conn);
+		if (p->msg_id)
+			finalizing_del(&r->dispatch->finalizing, p->msg_id);
 		if (c)
 			answer_carrier(c, p->sequence, p->command_id,
 			    sc->rc == 0 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN);

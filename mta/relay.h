@@ -164,6 +164,7 @@ struct pending {
 	uint32_t sequence;
 	uint32_t command_id;
 	uint32_t extra;             /* kind-specific */
+	uint64_t msg_id;            /* RECEIPT_IN: message being finalised */
 	const char *lane;           /* SUBMIT_ACK, MULTI: lane that got work */
 	struct multi *multi;        /* MULTI */
 	struct pending *next_free;

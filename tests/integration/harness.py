@@ -1,0 +1,179 @@
+"""Helpers for integration tests: smppd between peers on loopback ports
+chosen at run time, in a temporary directory that is removed afterwards.
+
+A test builds a Daemon with its accounts and carriers, starts its peers
+(each prints the port it listens on), starts smppd (listener on port 0: the
+port is read from its "event=listening" log line), and everything it
+started is killed when the test ends, whatever happens.
+"""
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+# "secret1", hashed by smppd-passwd (the example config uses the same).
+SECRET1_HASH = "pbkdf2-sha256$5000$JLL/xH2QFQVDXuFb+2m2iw==$YAnhZuD7R7w6FbL66iru4PmLRg4d5MW9pyRRb68I3tU="
+
+_children = []
+
+
+def _cleanup():
+    for p in _children:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+
+
+class Failure(Exception):
+    pass
+
+
+_checks = [0]
+
+
+def check(cond, what):
+    _checks[0] += 1
+    if not cond:
+        raise Failure(what)
+    print("ok %d - %s" % (_checks[0], what), flush=True)
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    _children.append(p)
+    return p
+
+
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise Failure("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def read_port_line(proc, timeout=15):
+    """The first stdout line of a peer: {"listening": "127.0.0.1:PORT"}."""
+    import select
+    end = time.time() + timeout
+    buf = b""
+    while time.time() < end:
+        r, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if r:
+            ch = os.read(proc.stdout.fileno(), 1)
+            if not ch:
+                break
+            if ch == b"\n":
+                line = json.loads(buf.decode())
+                return int(str(line["listening"]).rsplit(":", 1)[1])
+            buf += ch
+    raise Failure("peer did not report its port: %r" % buf)
+
+
+class Daemon:
+    def __init__(self, smppd, tmp, accounts=None, carriers=None, routes="", extra=""):
+        self.smppd = smppd
+        self.tmp = tmp
+        self.accounts = accounts if accounts is not None else [dict(system_id="app1")]
+        self.carriers = carriers or []
+        self.routes = routes
+        self.extra = extra
+        self.proc = None
+        self.port = None
+        self.log = os.path.join(tmp, "smppd.log")
+        self.conf = os.path.join(tmp, "smppd.yaml")
+
+    def yaml(self):
+        out = ["store:", "  path: %s" % os.path.join(self.tmp, "store"), "  map_size: 256MiB",
+               "listeners:", "  - name: smpp", "    address: 127.0.0.1:0", "accounts:"]
+        for a in self.accounts:
+            out.append("  - system_id: %s" % a["system_id"])
+            out.append('    password_hash: "%s"' % a.get("password_hash", SECRET1_HASH))
+            for k, v in a.items():
+                if k not in ("system_id", "password_hash"):
+                    out.append("    %s: %s" % (k, v))
+        if self.carriers:
+            out.append("carriers:")
+        for c in self.carriers:
+            out.append("  - name: %s" % c["name"])
+            for k, v in c.items():
+                if k != "name":
+                    out.append("    %s: %s" % (k, v))
+        out.append(self.routes)
+        out.append("log:\n  level: debug")
+        out.append(self.extra)
+        return "\n".join(out) + "\n"
+
+    def start(self):
+        with open(self.conf, "w") as f:
+            f.write(self.yaml())
+        os.chmod(self.conf, 0o600)
+        self._logf = open(self.log, "ab")
+        self.proc = spawn([self.smppd, "-c", self.conf], stdout=self._logf, stderr=self._logf)
+        m = wait_for(lambda: self.grep(r"event=listening listener=smpp address=\S+:(\d+)"), 15,
+                     "smppd to listen")
+        self.port = int(m[-1].group(1))
+        return self.port
+
+    def grep(self, pattern):
+        try:
+            with open(self.log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return []
+        return list(re.finditer(pattern, text))
+
+    def wait_log(self, pattern, timeout=15, count=1):
+        return wait_for(lambda: len(self.grep(pattern)) >= count and self.grep(pattern), timeout,
+                        "log %r x%d" % (pattern, count))
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+
+def main(fn):
+    """Run fn(tmp) in a temporary directory; print a TAP-ish verdict."""
+    tmp = tempfile.mkdtemp(prefix="smppd-it-")
+    try:
+        fn(tmp)
+        print("1..%d" % _checks[0], flush=True)
+    except Failure as e:
+        _checks[0] += 1
+        print("not ok %d - %s" % (_checks[0], e), flush=True)
+        print("1..%d" % _checks[0], flush=True)
+        logf = os.path.join(tmp, "smppd.log")
+        if os.path.exists(logf):
+            print("--- last lines of smppd.log ---")
+            with open(logf, "rb") as f:
+                print(f.read().decode("utf-8", "replace")[-4000:])
+        sys.exit(1)
+    finally:
+        _cleanup()
+        if os.environ.get("SMPPD_TEST_KEEP"):
+            print("# kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

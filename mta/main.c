@@ -90,12 +90,26 @@ static void store_cb(evutil_socket_t fd, short what, void *arg)
 	store_drain_completions(r->store, on_completion, r);
 }
 
+static int sessions_open(const struct relay *r)
+{
+	for (uint32_t i = 0; i < r->conns_cap; i++)
+		if (r->conns[i])
+			return 1;
+	return 0;
+}
+
+/* Stop once every session has unbound, or when the grace period ends. */
 static void stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 	(void)fd;
 	(void)what;
-	event_base_loopexit(r->base, NULL);
+	if (!sessions_open(r) || relay_mono_ms() >= r->stop_deadline) {
+		event_base_loopexit(r->base, NULL);
+		return;
+	}
+	struct timeval tv = { 0, 50 * 1000 };
+	event_base_once(r->base, -1, EV_TIMEOUT, stop_cb, r, &tv);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -127,7 +141,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		}
 	}
 	/* In-flight carrier answers and unbinds get a grace period. */
-	struct timeval tv = { STOP_GRACE_MS / 1000, 0 };
+	r->stop_deadline = relay_mono_ms() + STOP_GRACE_MS;
+	struct timeval tv = { 0, 50 * 1000 };
 	event_base_once(r->base, -1, EV_TIMEOUT, stop_cb, r, &tv);
 }
 

@@ -99,6 +99,7 @@ struct relay {
 
 	struct dispatch *dispatch;
 	int stopping;
+	uint64_t stop_deadline;
 	const char *ready_file;
 };
 

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""smppd towards applications, with no carrier (messages stay queued):
+authentication, the bind limit, query/replace/cancel of a queued message,
+bad input answered with the right status, and the per-session window.
+
+    test_upstream.py SMPPD
+"""
+import os
+import socket
+import struct
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check  # noqa: E402
+import smpp_client as sc  # noqa: E402
+
+SRC, DST = "12025550100", "13105550100"
+
+
+def query_state(c, mid):
+    r = c.query(mid, SRC)
+    (qid, final), pos = r.cstrings(2)
+    return r.status, qid, r.body[pos]
+
+
+def test_auth(port):
+    c = sc.Client(port)
+    check(c.bind("transceiver", "app1", "wrong").status == 0x0E, "wrong password: ESME_RINVPASWD")
+    check(c.bind("transceiver", "nobody", "secret1").status == 0x0F, "unknown system_id: ESME_RINVSYSID")
+    check(c.bind("transceiver", "app1", "secret1").status == 0, "right password binds")
+    c.close()
+
+
+def test_bind_limit(port):
+    held = []
+    for i in range(2):
+        c = sc.Client(port)
+        check(c.bind("transmitter", "app1", "secret1").status == 0, "bind %d of 2 accepted" % (i + 1))
+        held.append(c)
+    c = sc.Client(port)
+    check(c.bind("transmitter", "app1", "secret1").status == 0x0D, "third bind: ESME_RBINDFAIL")
+    c.close()
+    held[0].unbind()
+    held[0].close()
+    c = sc.Client(port)
+    check(c.bind("transmitter", "app1", "secret1").status == 0, "a freed place binds again")
+    for h in held[1:] + [c]:
+        h.close()
+
+
+def test_queued_message(port):
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    r = c.submit(SRC, DST, "to be replaced", registered_delivery=1)
+    mid = r.message_id()
+    check(r.status == 0 and len(mid) == 16, "submit accepted with a 16-digit id")
+    st, qid, state = query_state(c, mid)
+    check(st == 0 and qid == mid and state == 0, "query_sm: queued (SCHEDULED)")
+    check(c.replace(mid, SRC, "replaced text").status == 0, "replace_sm of a queued message")
+    check(c.cancel(mid, SRC, DST).status == 0, "cancel_sm withdraws it")
+    st, _, state = query_state(c, mid)
+    check(state == 4, "query_sm after cancel: DELETED")
+    check(c.cancel(mid, SRC, DST).status == 0x11, "a second cancel: ESME_RCANCELFAIL")
+    check(c.query("ffffffffffffffff", SRC).status == 0x67, "query of an unknown id: ESME_RQUERYFAIL")
+    check(c.replace(mid, SRC, "late").status == 0x13, "replace after cancel: ESME_RREPLACEFAIL")
+    c.close()
+
+
+def test_bad_input(port):
+    c = sc.Client(port)
+    r = c.submit(SRC, DST, "x")
+    check(r.status == 0x04, "submit before bind: ESME_RINVBNDSTS")
+    c.bind("transceiver", "app1", "secret1")
+    check(c.submit(SRC, "not-a-number", "x").status == 0x0B, "bad destination: ESME_RINVDSTADR")
+    check(c.submit(SRC, DST, "x", validity="2611281200").status == 0x62,
+          "bad validity_period: ESME_RINVEXPIRY")
+    seq = c.send(0x00000077, b"")
+    n = c.expect(sc.GENERIC_NACK)
+    check(n.status == 0x03 and n.seq == seq, "unknown command: generic_nack ESME_RINVCMDID")
+    body = c.submit_body(SRC, DST, "y")
+    c.raw(struct.pack(">IIII", 16 + len(body) + 3, sc.SUBMIT_SM, 0, 99) + body + b"\x02\x04\x00")
+    r = c.expect(sc.SUBMIT_SM | sc.RESP)
+    check(r.status == 0xC0, "a truncated TLV: ESME_RINVOPTPARSTREAM")
+    check(c.submit(SRC, DST, "still fine").status == 0, "the session carries on after bad PDUs")
+    c.raw(struct.pack(">IIII", 0x7FFFFFFF, sc.SUBMIT_SM, 0, 100))
+    n = c.expect(sc.GENERIC_NACK)
+    check(n.status == 0x02, "absurd command_length: generic_nack ESME_RINVCMDLEN")
+    try:
+        closed = c.read(timeout=5) is None
+    except ConnectionError:
+        closed = True
+    check(closed, "and smppd closes that session")
+    c2 = sc.Client(port)
+    check(c2.bind("transceiver", "app1", "secret1").status == 0, "other sessions are unaffected")
+    c2.close()
+
+
+def test_window(port):
+    c = sc.Client(port)
+    c.bind("transmitter", "app1", "secret1")
+    n = 300
+    data = b""
+    for i in range(n):
+        body = c.submit_body(SRC, "1310555%04d" % i, "w%d" % i)
+        data += struct.pack(">IIII", 16 + len(body), sc.SUBMIT_SM, 0, 1000 + i) + body
+    c.raw(data)  # far more than the window of 8 at once
+    got = {}
+    while len(got) < n:
+        p = c.expect(sc.SUBMIT_SM | sc.RESP, timeout=20)
+        got[p.seq] = p.status
+    check(all(s == 0 for s in got.values()),
+          "%d submits sent at once past a window of 8: all accepted, none throttled" % n)
+    c.close()
+
+
+def run(tmp):
+    d = harness.Daemon(sys.argv[1], tmp, accounts=[dict(system_id="app1", max_binds=2, window=8)])
+    port = d.start()
+    test_auth(port)
+    test_bind_limit(port)
+    test_queued_message(port)
+    test_bad_input(port)
+    test_window(port)
+    check(d.stop() == 0, "smppd exits 0 on SIGTERM")
+
+
+harness.main(run)

@@ -19,6 +19,8 @@ struct cursor {
 
 static void put(struct cursor *c, const void *v, size_t n)
 {
+	if (n == 0)
+		return;
 	if (c->bad || (size_t)(c->end - c->p) < n) {
 		c->bad = 1;
 		return;

@@ -252,8 +252,10 @@ static int compose(struct ctx *x)
 	if (v->text_buf == NULL || v->text_cap < len)
 		return decide(x, POLICY_REJECT, POLICY_ST_SEGMENTS, "segments",
 		    "text with the required prefix/footer does not fit");
-	memcpy(v->text_buf, x->prefix, pl);
-	memcpy(v->text_buf + pl, x->m->text, x->m->text_len);
+	if (pl)
+		memcpy(v->text_buf, x->prefix, pl);
+	if (x->m->text_len)
+		memcpy(v->text_buf + pl, x->m->text, x->m->text_len);
 	if (fl) {
 		v->text_buf[pl + x->m->text_len] = '\n';
 		memcpy(v->text_buf + pl + x->m->text_len + 1, x->footer, fl - 1);

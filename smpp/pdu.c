@@ -634,6 +634,8 @@ struct writer {
 
 static void put_bytes(struct writer *w, const void *src, size_t n)
 {
+	if (n == 0)
+		return; /* src may be NULL: an empty short_message */
 	if ((size_t)(w->end - w->p) >= n) {
 		memcpy(w->p, src, n);
 		w->p += n;

@@ -11,7 +11,10 @@ const mode = process.argv[3];
 function carrier() {
   let n = 0;
   const seen = [];
+  const fs = require('fs');
+  const log = process.env.CARRIER_LOG; // one destination per line, as received
   const server = smpp.createServer((session) => {
+    session.on('error', () => {}); // smppd killed mid-stream: expected here
     session.on('bind_transceiver', (pdu) => {
       session.send(pdu.response());
       setTimeout(() => session.deliver_sm({ source_addr: '13105550999', destination_addr: '12025550100',
@@ -24,7 +27,8 @@ function carrier() {
       session.send(pdu.response({ message_id: id.toString(16).toUpperCase() }));
       const udh = pdu.short_message && pdu.short_message.udh ? 1 : 0;
       seen.push({ dst: pdu.destination_addr, udh });
-      setTimeout(() => session.deliver_sm({
+      if (log) fs.appendFileSync(log, pdu.destination_addr + '\n');
+      setTimeout(() => session.closed || session.deliver_sm({
         source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 4,
         short_message: `id:${id} sub:001 dlvrd:001 submit date:2611281200 done date:2611281200 stat:DELIVRD err:000 text:x`,
       }), 10);

@@ -30,11 +30,31 @@ uint64_t relay_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/*
+ * SMPPD_TEST_CLOCK_OFFSET (seconds) shifts the relay's wall clock, so tests
+ * can put smppd in the middle of the night for quiet hours.  Test-only:
+ * smppd logs loudly when it is set.
+ */
+static int64_t clock_offset_ms(void)
+{
+	static int64_t offset;
+	static int known;
+	if (!known) {
+		known = 1;
+		const char *v = getenv("SMPPD_TEST_CLOCK_OFFSET");
+		offset = v ? strtoll(v, NULL, 10) * 1000 : 0;
+		if (offset)
+			log_warn("main", "event=test_clock offset_s=%lld reason=\"SMPPD_TEST_CLOCK_OFFSET is set: not for production\"",
+			    (long long)(offset / 1000));
+	}
+	return offset;
+}
+
 int64_t relay_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms();
 }
 
 static int table_slot(struct relay *r)

@@ -114,6 +114,12 @@ void dispatch_lane_has_work(struct relay *r, const char *name, int64_t due_ms)
 	dispatch_kick(r);
 }
 
+const char *dispatch_lane_name(struct relay *r, const char *name)
+{
+	struct lane *l = lane_find(r->dispatch, name, 1);
+	return l ? l->name : NULL;
+}
+
 static int seed_lane(const char *name, void *arg)
 {
 	struct relay *r = arg;

@@ -23,6 +23,7 @@
 #include "mta/config.h"
 #include "mta/log.h"
 #include "mta/relay.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #define PENDING_CHUNK 1024
@@ -117,7 +118,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct relay *r = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("main", "event=sighup action=none reason=\"reload arrives with the policy wiring\"");
+		char err[1024];
+		if (relay_policy_load(r, err, sizeof err) != 0)
+			log_error("policy", "event=reload_failed kept=old error=\"%s\"", err);
+		else
+			log_info("policy", "event=reloaded path=%s", r->policy_path ? r->policy_path : "-");
 		return;
 	}
 	if (r->stopping) {
@@ -256,16 +261,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smppd: %s\n", err);
 		return 1;
 	}
+	static struct relay r;
+	r.cfg = &cfg;
+	r.policy_path = cfg.policy;
+	if (relay_policy_load(&r, err, sizeof err) != 0) {
+		fprintf(stderr, "smppd: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
 	if (check_only) {
-		printf("smppd: %s: configuration is valid\n", path);
+		printf("smppd: %s: configuration is valid%s%s\n", path,
+		    cfg.policy ? ", and so is " : "", cfg.policy ? cfg.policy : "");
+		policy_unref(r.policy);
 		config_free(&cfg);
 		return 0;
 	}
 	log_init((enum log_level)cfg.log.level, cfg.log.target == CONFIG_LOG_SYSLOG, "smppd");
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	static struct relay r;
-	r.cfg = &cfg;
 	int rc = 0;
 	if (start(&r) != 0) {
 		log_error("main", "event=start_failed");
@@ -275,6 +288,7 @@ int main(int argc, char **argv)
 		event_base_dispatch(r.base);
 	}
 	stop(&r);
+	policy_unref(r.policy);
 	log_info("main", "event=stopped");
 	config_free(&cfg);
 	return rc;

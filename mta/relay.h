@@ -27,6 +27,8 @@ struct relay;
 struct conn;
 struct multi;
 struct dispatch;
+struct policy;
+struct policy_lookup;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -98,10 +100,19 @@ struct relay {
 	uint32_t conns_cap;
 
 	struct dispatch *dispatch;
+	struct policy *policy;      /* NULL: no policy file */
+	const struct policy_lookup *lookup; /* NULL: nothing on record */
+	const char *policy_path;
 	int stopping;
 	uint64_t stop_deadline;
 	const char *ready_file;
 };
+
+/* --- policy (policy_glue.c) ---------------------------------------- */
+int relay_policy_load(struct relay *r, char *err, size_t errcap);
+const struct policy_lookup *relay_lookup(struct relay *r);
+void relay_audit(struct relay *r, uint64_t msg_id, const char *account,
+    const char *campaign, const char *recipient, const char *rule, const char *reason);
 
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */
@@ -138,6 +149,8 @@ void carrier_completion(struct relay *r, const struct store_completion *sc);
 int dispatch_init(struct relay *r);
 void dispatch_free(struct relay *r);
 void dispatch_lane_has_work(struct relay *r, const char *lane, int64_t due_ms);
+/* The lane's name as the dispatcher keeps it: valid until exit. */
+const char *dispatch_lane_name(struct relay *r, const char *lane);
 void dispatch_kick(struct relay *r);
 /* A carrier session has room again, or a new one is bound. */
 void dispatch_capacity(struct relay *r);
@@ -167,6 +180,7 @@ struct pending {
 	uint32_t extra;             /* kind-specific */
 	uint64_t msg_id;            /* RECEIPT_IN: message being finalised */
 	const char *lane;           /* SUBMIT_ACK, MULTI: lane that got work */
+	int64_t due_ms;             /* SUBMIT_ACK, MULTI: when it is due */
 	struct multi *multi;        /* MULTI */
 	struct pending *next_free;
 };

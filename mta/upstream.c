@@ -20,7 +20,10 @@
 #include "mta/log.h"
 #include "mta/net.h"
 #include "mta/relay.h"
+#include "policy/policy.h"
+#include "smpp/coding.h"
 #include "smpp/receipt.h"
+#include "smpp/segment.h"
 
 #define DEFAULT_VALIDITY_MS (48LL * 3600 * 1000)
 #define RECEIPT_BATCH 64
@@ -199,17 +202,117 @@ static uint32_t build_message(struct conn *c, const struct smpp_pdu *pdu,
 	return SMPP_ESME_ROK;
 }
 
+/* --- the compliance policy --------------------------------------------- */
+
+static int campaign_allowed(const struct config_account *a, const char *campaign)
+{
+	if (a->n_allowed_campaigns == 0)
+		return 1;
+	for (size_t i = 0; i < a->n_allowed_campaigns; i++)
+		if (strcmp(a->allowed_campaigns[i], campaign) == 0)
+			return 1;
+	return 0;
+}
+
+/* The text a policy reads: UTF-8, after any UDH the application set. */
+static size_t policy_text(const struct store_msg *m, char *out, size_t cap)
+{
+	const uint8_t *body = m->body;
+	size_t len = m->body_len;
+	if ((m->esm_class & SMPP_ESM_UDHI) && len > 0) {
+		struct smpp_concat cc;
+		size_t udh = 0;
+		if (smpp_udh_parse(body, len, &cc, &udh) < 0)
+			udh = len;
+		body += udh;
+		len -= udh;
+	}
+	long n = smpp_dcs_to_utf8(m->data_coding, body, len, (uint8_t *)out, cap,
+	    SMPP_TEXT_REPLACE);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* A rewritten text (prefix, footer) back into the message's coding. */
+static int reencode(struct store_msg *m, const struct policy_verdict *v, uint8_t *buf,
+    size_t cap)
+{
+	if (m->esm_class & SMPP_ESM_UDHI)
+		return 0; /* a part of the application's own: not ours to rewrite */
+	enum smpp_coding coding = v->ucs2 ? SMPP_CODING_UCS2 : SMPP_CODING_GSM7;
+	long n = smpp_text_encode(coding, (const uint8_t *)v->text, v->text_len, buf, cap,
+	    SMPP_TEXT_REPLACE);
+	if (n < 0)
+		return -1;
+	m->body = buf;
+	m->body_len = (size_t)n;
+	m->data_coding = (uint8_t)smpp_coding_dcs(coding);
+	return 0;
+}
+
+static void log_verdict(const struct conn *c, const struct store_msg *m,
+    const struct policy_verdict *v)
+{
+	char dst[48];
+	log_quote(m->dst_addr, strlen(m->dst_addr), dst, sizeof dst);
+	log_info("policy", "event=%s account=%s campaign=%s to=%s rule=%s status=0x%08x reason=\"%s\"",
+	    v->action == POLICY_REJECT ? "reject" : "defer", c->account->cfg->system_id,
+	    v->campaign ? v->campaign : "-", dst, v->rule ? v->rule : "-", v->status, v->reason);
+}
+
+/*
+ * Runs the checks of policy.yaml on a message built from a submit.  On
+ * accept or defer the message gets its campaign (its queue lane), maybe a
+ * rewritten body (in buf) and a due time.  Returns the status to answer.
+ */
+static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, size_t cap)
+{
+	struct relay *r = c->relay;
+	const struct config_account *a = c->account->cfg;
+	if (!r->policy)
+		return SMPP_ESME_ROK; /* no policy file: the account's default campaign */
+	static char text[4 * STORE_BODY_MAX], rewritten[4 * STORE_BODY_MAX];
+	struct policy_msg msg = { a->system_id, m->src_addr, m->dst_addr, text, 0 };
+	msg.text_len = policy_text(m, text, sizeof text);
+	struct policy_verdict v = { .text_buf = rewritten, .text_cap = sizeof rewritten };
+	if (policy_check(r->policy, relay_lookup(r), &msg, relay_wall_ms() / 1000, &v) != 0)
+		return SMPP_ESME_RSYSERR;
+	if (v.campaign && !campaign_allowed(a, v.campaign)) {
+		log_info("policy", "event=reject account=%s campaign=%s rule=account reason=\"campaign not allowed for this account\"",
+		    a->system_id, v.campaign);
+		return SMPP_ESME_RINVSRCADR;
+	}
+	if (v.action == POLICY_REJECT) {
+		log_verdict(c, m, &v);
+		relay_audit(r, 0, a->system_id, v.campaign, m->dst_addr, v.rule, v.reason);
+		return v.status ? v.status : SMPP_ESME_RSUBMITFAIL;
+	}
+	m->campaign = v.campaign ? v.campaign : m->campaign;
+	m->lane = m->campaign;
+	m->segments = (uint8_t)(v.segments > 255 ? 255 : v.segments);
+	if (v.modified && reencode(m, &v, buf, cap) != 0)
+		return SMPP_ESME_RSYSERR;
+	if (v.action == POLICY_DEFER) {
+		log_verdict(c, m, &v);
+		relay_audit(r, 0, a->system_id, v.campaign, m->dst_addr, v.rule, v.reason);
+		m->state = STORE_DEFERRED;
+		m->next_attempt_ms = v.defer_until * 1000;
+	}
+	return SMPP_ESME_ROK;
+}
+
 static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg *m)
 {
 	struct pending *p = pending_get(c->relay, PENDING_SUBMIT_ACK);
-	if (!p) {
+	if (!p || !dispatch_lane_name(c->relay, m->lane)) {
+		pending_put(p);
 		respond_status(c, pdu, SMPP_ESME_RSYSERR);
 		return;
 	}
 	p->conn = conn_ref(c);
 	p->sequence = pdu->sequence_number;
 	p->command_id = pdu->command_id;
-	p->lane = m->lane;
+	p->lane = dispatch_lane_name(c->relay, m->lane);
+	p->due_ms = m->next_attempt_ms;
 	struct store_op op = { .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = m };
 	int rc = store_submit(c->relay->store, &op, 1);
 	if (rc != 0) {
@@ -222,7 +325,10 @@ static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg
 static void on_submit(struct conn *c, const struct smpp_pdu *pdu)
 {
 	struct store_msg m;
+	static uint8_t body[STORE_BODY_MAX];
 	uint32_t status = build_message(c, pdu, &pdu->dest, &m);
+	if (status == SMPP_ESME_ROK)
+		status = apply_policy(c, &m, body, sizeof body);
 	if (status != SMPP_ESME_ROK) {
 		respond_status(c, pdu, status);
 		return;
@@ -403,8 +509,9 @@ static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 	}
 	mu->conn = conn_ref(c);
 	mu->sequence = pdu->sequence_number;
-	struct store_msg msgs[SMPP_MAX_DESTS];
-	struct store_op ops[SMPP_MAX_DESTS];
+	static struct store_msg msgs[SMPP_MAX_DESTS];
+	static struct store_op ops[SMPP_MAX_DESTS];
+	static uint8_t bodies[SMPP_MAX_DESTS][STORE_BODY_MAX];
 	unsigned n = 0;
 	for (unsigned i = 0; i < pdu->number_of_dests; i++) {
 		const struct smpp_dest *d = &pdu->dests[i];
@@ -413,6 +520,8 @@ static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 			continue;
 		}
 		uint32_t st = build_message(c, pdu, &d->sme, &msgs[n]);
+		if (st == SMPP_ESME_ROK)
+			st = apply_policy(c, &msgs[n], bodies[n], sizeof bodies[n]);
 		if (st != SMPP_ESME_ROK) {
 			multi_fail(mu, &d->sme, st);
 			continue;
@@ -421,7 +530,8 @@ static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 		if (!p)
 			break;
 		p->multi = mu;
-		p->lane = msgs[n].lane;
+		p->lane = dispatch_lane_name(c->relay, msgs[n].lane);
+		p->due_ms = msgs[n].next_attempt_ms;
 		p->extra = i;
 		ops[n] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = &msgs[n] };
 		n++;
@@ -446,7 +556,7 @@ static void multi_completion(struct relay *r, struct pending *p,
 	if (sc->rc == 0) {
 		if (!mu->first_id)
 			mu->first_id = sc->id;
-		dispatch_lane_has_work(r, p->lane, 0);
+		dispatch_lane_has_work(r, p->lane, p->due_ms);
 	} else {
 		multi_fail(mu, &(struct smpp_addr){ 1, 1, "" }, store_status(sc->rc));
 	}
@@ -673,7 +783,7 @@ void upstream_completion(struct relay *r, const struct store_completion *sc)
 		if (c)
 			answer_submit(c, p, store_status(sc->rc), sc->id);
 		if (sc->rc == 0)
-			dispatch_lane_has_work(r, p->lane, 0);
+			dispatch_lane_has_work(r, p->lane, p->due_ms);
 		break;
 	case PENDING_MULTI:
 		multi_completion(r, p, sc);

@@ -98,6 +98,7 @@ class Daemon:
         self.proc = None
         self.port = None
         self.log = os.path.join(tmp, "smppd.log")
+        self.log_start = 0
         self.conf = os.path.join(tmp, "smppd.yaml")
 
     def yaml(self):
@@ -126,15 +127,18 @@ class Daemon:
             f.write(self.yaml())
         os.chmod(self.conf, 0o600)
         self._logf = open(self.log, "ab")
+        self.log_start = self._logf.tell()  # this run's lines only
         self.proc = spawn([self.smppd, "-c", self.conf], stdout=self._logf, stderr=self._logf)
-        m = wait_for(lambda: self.grep(r"event=listening listener=smpp address=\S+:(\d+)"), 15,
-                     "smppd to listen")
+        m = wait_for(lambda: self.grep(r"event=listening listener=smpp address=\S+:(\d+)", True),
+                     15, "smppd to listen")
         self.port = int(m[-1].group(1))
         return self.port
 
-    def grep(self, pattern):
+    def grep(self, pattern, this_run=False):
         try:
             with open(self.log, "rb") as f:
+                if this_run:
+                    f.seek(self.log_start)
                 text = f.read().decode("utf-8", "replace")
         except OSError:
             return []
@@ -161,8 +165,11 @@ def main(fn):
     try:
         fn(tmp)
         print("1..%d" % _checks[0], flush=True)
-    except Failure as e:
+    except Exception as e:  # a failed check, or the test itself broke
         _checks[0] += 1
+        if not isinstance(e, Failure):
+            import traceback
+            traceback.print_exc()
         print("not ok %d - %s" % (_checks[0], e), flush=True)
         print("1..%d" % _checks[0], flush=True)
         logf = os.path.join(tmp, "smppd.log")

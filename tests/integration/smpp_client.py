@@ -137,6 +137,9 @@ class Client:
     def submit_body(self, src, dst, text, registered_delivery=0, validity="", esm_class=0,
                     data_coding=0, tlvs=b""):
         text = text.encode() if isinstance(text, str) else text
+        if len(text) > 254:  # long: one message_payload TLV
+            tlvs = struct.pack(">HH", 0x0424, len(text)) + text + tlvs
+            text = b""
         return (cstr("") + bytes([1, 1]) + cstr(src) + bytes([1, 1]) + cstr(dst) +
                 bytes([esm_class, 0, 0]) + cstr("") + cstr(validity) +
                 bytes([registered_delivery, 0, data_coding, 0, len(text)]) + text + tlvs)

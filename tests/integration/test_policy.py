@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The compliance policy through smppd: for each rule a message that passes
+and one rejected with the right status, quiet hours deferring and releasing
+(the clock moved with SMPPD_TEST_CLOCK_OFFSET), SIGHUP with a broken
+policy keeping the old one, and nothing rejected ever reaching the carrier.
+
+    test_policy.py SMPPD NODE_CACHE_DIR SOURCE_ROOT
+"""
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+import common  # noqa: E402
+import harness  # noqa: E402
+from harness import check  # noqa: E402
+import smpp_client as sc  # noqa: E402
+
+NOTIFY = "12025550111"   # CACMEACCT, account notifications, not quiet-hour exempt
+TWOFA = "12025550101"    # CACME2FA, exempt
+MARKETING = "13125550120"  # CZINGMKT, consent required
+PENDING = "13125550130"  # CZINGMIX, pending
+NYC = "12125550100"      # a New York recipient
+
+
+def offset_to(hour_utc):
+    """Seconds to add to now so that the clock reads hour_utc:00 UTC next."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    target = now.replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+    if target < now:
+        target += datetime.timedelta(days=1)
+    return int((target - now).total_seconds())
+
+
+def run(tmp):
+    smppd, cache, root = sys.argv[1], sys.argv[2], sys.argv[3]
+    mods = common.ensure_node_smpp(cache)
+    conf = os.path.join(tmp, "conf")
+    os.makedirs(conf)
+    for f in ("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
+        shutil.copy(os.path.join(root, "conf", f), conf)
+    seen_log = os.path.join(tmp, "carrier.log")
+    carrier = harness.spawn(["node", os.path.join(HERE, "node_peers.js"), mods, "carrier"],
+                            stdout=subprocess.PIPE, env=dict(os.environ, CARRIER_LOG=seen_log))
+    cport = harness.read_port_line(carrier)
+    d = harness.Daemon(smppd, tmp,
+                       accounts=[dict(system_id="app1", allowed_campaigns="[CACME2FA, CACMEACCT, CZINGMKT, CZINGMIX]"),
+                                 dict(system_id="app2", allowed_campaigns="[CACME2FA]")],
+                       carriers=[dict(name="node", host="127.0.0.1", port=cport, system_id="smppd",
+                                      message_id_format="hex_resp_dec_receipt")],
+                       extra="policy: %s" % os.path.join(conf, "policy.yaml"))
+    # 03:00 in New York (08:00 UTC in winter, 07:00 in summer): 07:30 UTC
+    # is night there in either season.
+    night = offset_to(7) + 1800
+    os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(night)
+    port = d.start()
+    c = sc.Client(port)
+    check(c.bind("transceiver", "app1", "secret1").status == 0, "app1 binds")
+    a2 = sc.Client(port)
+    a2.bind("transmitter", "app2", "secret1")
+
+    def status(src, text, client=c, dst=NYC):
+        return client.submit(src, dst, text).status
+
+    passed = []
+    r = c.submit(TWOFA, NYC, "Your Acme code is 123456")
+    check(r.status == 0, "2FA at 03:00 New York time: accepted (exempt from quiet hours)")
+    passed.append(NYC)
+    check(status("19995550000", "hello") == 0x0A, "unregistered source: ESME_RINVSRCADR")
+    check(status(PENDING, "hello") == 0x402, "pending campaign: 0x402")
+    check(status(MARKETING, "Coffee sale today") == 0x401, "marketing without consent: 0x401")
+    check(status(TWOFA, "Your code 1234, cheap vodka here") == 0x403, "SHAFT word: 0x403")
+    check(status(TWOFA, "Code 1234 see https://bit.ly/x") == 0x403, "public URL shortener: 0x403")
+    check(status(TWOFA, "Code 1234 see https://example.com/bit.ly") == 0,
+          "bit.ly only in a path is not a shortener")
+    passed.append(NYC)
+    check(status(TWOFA, "Your code 1234 " + "x" * 1000) == 0x404, "more segments than the limit: 0x404")
+    check(status(TWOFA, "Your code 1234", dst="123") == 0x0B, "not a NANP number: ESME_RINVDSTADR")
+    check(status(NOTIFY, "statement ready", client=a2) == 0x0A,
+          "another account's campaign: ESME_RINVSRCADR")
+    r = c.submit(NOTIFY, NYC, "Your statement is ready")
+    check(r.status == 0, "account notification at night: accepted...")
+    deferred = r.message_id()
+    d.wait_log(r"event=defer account=app1 campaign=CACMEACCT .*rule=quiet_hours")
+    st = c.query(deferred, NOTIFY)
+    check(st.body[st.cstrings(2)[1]] == 0, "...and held in the queue (query_sm: SCHEDULED)")
+    d.wait_log(r"event=receipt id=", count=2)
+    time.sleep(0.5)
+    with open(seen_log) as f:
+        seen = f.read().split()
+    check(len(seen) == 2, "only the two accepted 2FA messages reached the carrier (%d)" % len(seen))
+
+    # A broken policy file: SIGHUP keeps the running one.
+    with open(os.path.join(conf, "policy.yaml"), "a") as f:
+        f.write("\nnot_a_key: [\n")
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_log(r"event=reload_failed kept=old")
+    check(status("19995550000", "hello") == 0x0A and status(TWOFA, "code 99") == 0,
+          "SIGHUP with a broken policy.yaml: the old policy stays in force")
+    c.close()
+    a2.close()
+    check(d.stop() == 0, "smppd stops")
+
+    # Morning in New York: the deferred message goes out after a restart.
+    shutil.copy(os.path.join(root, "conf", "policy.yaml"), conf)
+    os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(night + 6 * 3600 + 1800)  # 14:00 UTC
+    d.proc = None
+    d.start()
+    harness.wait_for(lambda: sum(1 for _ in open(seen_log)) >= 4, 20,
+                     "the deferred message at the carrier in the morning")
+    check(True, "at 09:00/10:00 New York time the deferred message reaches the carrier")
+    check(d.stop() == 0, "smppd stops again")
+
+
+harness.main(run)

@@ -360,8 +360,13 @@ static struct conn *pick_session(struct relay *r, const struct store_msg *m)
 {
 	const struct config_route *rt = find_route(r->cfg, m);
 	if (!rt) {
-		if (r->cfg->n_routes == 0 && r->cfg->n_carriers > 0)
-			return session_with_room(&r->carriers[0]);
+		if (r->cfg->n_routes > 0)
+			return NULL; /* routes exist and none fits: nowhere to send */
+		for (size_t i = 0; i < r->cfg->n_carriers; i++) {
+			struct conn *c = session_with_room(&r->carriers[i]);
+			if (c)
+				return c;
+		}
 		return NULL;
 	}
 	for (size_t i = 0; i < rt->n_carriers; i++) {

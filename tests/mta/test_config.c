@@ -84,7 +84,7 @@ static void test_example(void)
 		CHECK_EQ_INT(a->n_allowed_networks, 3);
 		CHECK_EQ_INT(a->allowed_networks[1].family, AF_INET6);
 		CHECK_EQ_INT(a->allowed_networks[2].prefix, 16);
-		CHECK_EQ_STR(a->default_campaign, "C1ABCDE");
+		CHECK_EQ_STR(a->default_campaign, "CACMEACCT");
 		CHECK_EQ_INT(config_password_verify("secret1", a->password_hash), 1);
 		CHECK_EQ_INT(config_password_verify("secret2", a->password_hash), 0);
 	}
@@ -105,7 +105,7 @@ static void test_example(void)
 	CHECK(k && k->max_mps == 50.0 && k->enquire_link_ms == 30000 &&
 	    k->bind == CONFIG_BIND_TRANSCEIVER && k->tls.enabled == false);
 	CHECK_EQ_INT(cfg.n_routes, 3);
-	CHECK_EQ_STR(cfg.routes[0].campaign, "C2FGHIJ");
+	CHECK_EQ_STR(cfg.routes[0].campaign, "CACME2FA");
 	CHECK_EQ_INT(cfg.routes[1].carrier_index[1], 1);
 	CHECK(cfg.routes[2].prefix == NULL && cfg.routes[2].campaign == NULL);
 	CHECK_EQ_INT(cfg.admin.address.port, 8025);

@@ -281,12 +281,24 @@ static void finish(struct relay *r, struct flight *f, enum store_state state,
 	ops[n].u.mark.state = state;
 	ops[n].u.mark.error = err;
 	n++;
-	if (f->account && wants_receipt(f->registered_delivery, 0)) {
+	if (f->account && f->account->cfg->receipts && wants_receipt(f->registered_delivery, 0)) {
 		queue_receipt(r, f, stat, err, &ops[n], buf);
-		if (ops[n].kind)
+		if (ops[n].kind) {
+			/* when it is committed, the account's receivers get it */
+			struct pending *p = pending_get(r, PENDING_RECEIPT_IN);
+			if (p) {
+				p->conn = (struct conn_ref){ UINT32_MAX, 0 };
+				p->account = f->account;
+				ops[n].cookie = p;
+			}
 			n++;
+		}
 	}
-	submit_ops(r, ops, n);
+	if (store_submit(r->store, ops, n) != 0) {
+		log_error("dispatch", "event=store_submit_failed op=final");
+		if (n > 1)
+			pending_put(ops[1].cookie);
+	}
 	char id[STORE_MSGID_LEN + 1];
 	store_msgid_format(f->id, id);
 	log_info("dispatch", "event=final id=%s state=%s error=0x%08x", id, store_state_name(state), err);
@@ -761,7 +773,7 @@ static void answer_carrier(struct conn *c, uint32_t seq, uint32_t command, uint3
 }
 
 static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
-    struct store_op *ops, size_t n, uint64_t finalizing_id)
+    struct store_op *ops, size_t n, uint64_t finalizing_id, struct account_rt *notify)
 {
 	struct pending *p = pending_get(c->relay, PENDING_RECEIPT_IN);
 	if (!p)
@@ -770,6 +782,7 @@ static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
 	p->sequence = seq;
 	p->command_id = command;
 	p->msg_id = finalizing_id;
+	p->account = notify;
 	ops[n - 1].cookie = p;
 	if (store_submit(c->relay->store, ops, n) != 0) {
 		pending_put(p);
@@ -819,7 +832,7 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	op.u.receipt.account = a->cfg->system_id;
 	op.u.receipt.data = buf;
 	op.u.receipt.len = len;
-	if (submit_with_answer(c, seq, pdu->command_id, &op, 1, 0) != 0)
+	if (submit_with_answer(c, seq, pdu->command_id, &op, 1, 0, a) != 0)
 		return SMPP_ESME_RSYSERR;
 	log_info("dispatch", "event=mo carrier=%s from=%s to=%s account=%s", c->carrier->cfg->name,
 	    pdu->source.addr, pdu->dest.addr, a->cfg->system_id);
@@ -903,7 +916,7 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 			n++;
 	}
 	if (finalizing_add(&r->dispatch->finalizing, m.id) != 0 ||
-	    submit_with_answer(c, seq, command, ops, n, m.id) != 0) {
+	    submit_with_answer(c, seq, command, ops, n, m.id, n > 1 ? a : NULL) != 0) {
 		finalizing_del(&r->dispatch->finalizing, m.id);
 		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
 		return 0;
@@ -927,9 +940,8 @@ void dispatch_completion(struct relay *r, const struct store_completion *sc)
 		if (c)
 			answer_carrier(c, p->sequence, p->command_id,
 			    sc->rc == 0 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN);
-		/* the account's receipts: push what is new */
-		for (size_t i = 0; i < r->cfg->n_accounts; i++)
-			upstream_push_receipts(r, &r->accounts[i]);
+		if (sc->rc == 0 && p->account)
+			upstream_push_receipts(r, p->account); /* a new receipt or MO */
 	}
 	pending_put(p);
 }

@@ -182,6 +182,7 @@ struct pending {
 	const char *lane;           /* SUBMIT_ACK, MULTI: lane that got work */
 	int64_t due_ms;             /* SUBMIT_ACK, MULTI: when it is due */
 	struct multi *multi;        /* MULTI */
+	struct account_rt *account; /* RECEIPT_IN: whose deliveries grew */
 	struct pending *next_free;
 };
 

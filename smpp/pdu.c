@@ -829,6 +829,73 @@ void smpp_pdu_init_resp(struct smpp_pdu *resp, const struct smpp_pdu *req,
 	resp->command_status = status;
 }
 
+/* --- SMPP times ----------------------------------------------------- */
+
+static int two_digits(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; no libc, no TZ). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int smpp_time_parse(const char *s, int64_t now_ms, int64_t *out_ms)
+{
+	size_t n = strlen(s);
+	if (n == 0) {
+		*out_ms = 0;
+		return 0;
+	}
+	if (!valid_smpp_time(s, n))
+		return -1;
+	int yy = two_digits(s), mo = two_digits(s + 2), dd = two_digits(s + 4);
+	int hh = two_digits(s + 6), mi = two_digits(s + 8), ss = two_digits(s + 10);
+	int tenths = s[12] - '0', quarters = two_digits(s + 13);
+	if (s[15] == 'R') {
+		int64_t secs = (((int64_t)yy * 365 + mo * 30 + dd) * 24 + hh) * 3600 +
+		    mi * 60 + ss;
+		*out_ms = now_ms + secs * 1000 + tenths * 100;
+		return 0;
+	}
+	if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 59 ||
+	    quarters > 48)
+		return -1;
+	int64_t secs = days_from_civil(2000 + yy, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
+	int64_t offset = (int64_t)quarters * 15 * 60;
+	secs += s[15] == '+' ? -offset : offset; /* local time ahead of UTC: subtract */
+	*out_ms = secs * 1000 + tenths * 100;
+	return 0;
+}
+
+void smpp_time_format(int64_t ms, char out[17])
+{
+	int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
+	/* civil_from_days */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp + (mp < 10 ? 3 : -9);
+	y += m <= 2;
+	int f[6] = { (int)(y % 100), (int)m, (int)d, (int)(rem / 3600),
+		(int)(rem / 60 % 60), (int)(rem % 60) };
+	for (int i = 0; i < 6; i++) {
+		out[2 * i] = (char)('0' + f[i] / 10 % 10);
+		out[2 * i + 1] = (char)('0' + f[i] % 10);
+	}
+	memcpy(out + 12, "000+", 5);
+}
+
 /* --- TLV access ------------------------------------------------------ */
 
 const struct smpp_tlv *smpp_tlv_find(const struct smpp_pdu *pdu, uint16_t tag)

@@ -337,6 +337,17 @@ int smpp_command_known(uint32_t command_id);
  */
 int smpp_pdu_format(const struct smpp_pdu *pdu, char *out, size_t cap);
 
+/*
+ * SMPP times ("YYMMDDhhmmsstnnp"): absolute with a quarter-hour UTC offset
+ * ('+'/'-'), or relative ('R') to now_ms.  "" gives 0 and *out_ms = 0
+ * (no time).  Returns -1 for anything else.  Relative years count 365 days
+ * and months 30, as SMSCs do.
+ */
+int smpp_time_parse(const char *s, int64_t now_ms, int64_t *out_ms);
+
+/* Format an absolute UTC time (ms) as "YYMMDDhhmmss000+" into out[17]. */
+void smpp_time_format(int64_t ms, char out[17]);
+
 /* --- TLVs: typed access over pdu->tlvs ------------------------------- */
 
 /* The first TLV with this tag, or NULL. */

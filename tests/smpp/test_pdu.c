@@ -308,8 +308,34 @@ static void test_names(void)
 	CHECK_EQ_INT(strlen(line), 19);
 }
 
+static void test_times(void)
+{
+	int64_t ms = -1;
+	CHECK_EQ_INT(smpp_time_parse("", 5, &ms), 0);
+	CHECK_EQ_INT(ms, 0);
+	/* 2026-11-28 12:00:00 UTC = 1795867200 */
+	CHECK_EQ_INT(smpp_time_parse("261128120000000+", 0, &ms), 0);
+	CHECK_EQ_INT(ms, 1795867200000LL);
+	/* the same instant written as US Eastern (UTC-5: 20 quarters behind) */
+	CHECK_EQ_INT(smpp_time_parse("261128070000020-", 0, &ms), 0);
+	CHECK_EQ_INT(ms, 1795867200000LL);
+	CHECK_EQ_INT(smpp_time_parse("261128130000504+", 0, &ms), 0);
+	CHECK_EQ_INT(ms, 1795867200500LL);
+	CHECK_EQ_INT(smpp_time_parse("000001023000000R", 1000, &ms), 0);
+	CHECK_EQ_INT(ms, 1000 + (24 * 3600 + 2 * 3600 + 30 * 60) * 1000LL);
+	CHECK_EQ_INT(smpp_time_parse("261328120000000+", 0, &ms), -1); /* month 13 */
+	CHECK_EQ_INT(smpp_time_parse("2611281200", 0, &ms), -1);
+	CHECK_EQ_INT(smpp_time_parse("261128120000000X", 0, &ms), -1);
+	char out[17];
+	smpp_time_format(1795867200000LL, out);
+	CHECK_EQ_STR(out, "261128120000000+");
+	smpp_time_format(951782400000LL, out); /* 2000-02-29 */
+	CHECK_EQ_STR(out, "000229000000000+");
+}
+
 int main(void)
 {
+	RUN(test_times);
 	RUN(test_submit_vector);
 	RUN(test_enquire_link_vector);
 	RUN(test_roundtrip_samples);

@@ -1123,6 +1123,11 @@ int sim_carrier_main(int argc, char **argv)
 		sim_err("--listen: cannot listen on %s: %s", opt.listen, strerror(errno));
 		goto out;
 	}
+	/* before the port is announced: a test may signal at once */
+	sigterm = evsignal_new(base, SIGTERM, stop_cb, NULL);
+	sigint = evsignal_new(base, SIGINT, stop_cb, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof bound;
 	char text[128];
@@ -1134,10 +1139,6 @@ int sim_carrier_main(int argc, char **argv)
 	struct timeval tv = { 0, TICK_MS * 1000 };
 	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
 	event_add(tick, &tv);
-	sigterm = evsignal_new(base, SIGTERM, stop_cb, NULL);
-	sigint = evsignal_new(base, SIGINT, stop_cb, NULL);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
 	if (opt.duration) {
 		struct timeval d = { (time_t)opt.duration, 0 };
 		dur = evtimer_new(base, stop_cb, NULL);

@@ -235,12 +235,6 @@ static void finalizing_del(struct finalizing *fz, uint64_t id)
 
 /* --- store writes ----------------------------------------------------- */
 
-static void submit_ops(struct relay *r, struct store_op *ops, size_t n)
-{
-	int rc = store_submit(r->store, ops, n);
-	if (rc != 0)
-		log_error("dispatch", "event=store_submit_failed error=\"%s\"", store_strerror(rc));
-}
 
 static void queue_receipt(struct relay *r, const struct flight *f, enum smpp_stat stat,
     uint32_t err, struct store_op *op, uint8_t *buf)
@@ -322,13 +316,24 @@ static void requeue(struct relay *r, struct flight *f, int64_t delay_ms, int cou
 		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, err);
 		return;
 	}
-	struct store_op op = { .kind = STORE_OP_MARK, .id = f->id };
+	/*
+	 * The lane learns of the message once the mark is committed: a claim
+	 * before that would not see it, and would report the lane empty.
+	 */
+	struct pending *p = pending_get(r, PENDING_REQUEUE);
+	struct store_op op = { .kind = STORE_OP_MARK, .id = f->id, .cookie = p };
 	op.u.mark.state = STORE_QUEUED;
 	op.u.mark.due_ms = due;
 	op.u.mark.error = err;
 	op.u.mark.no_attempt = !count_attempt;
-	submit_ops(r, &op, 1);
-	dispatch_lane_has_work(r, f->lane, due);
+	if (p) {
+		p->lane = dispatch_lane_name(r, f->lane);
+		p->due_ms = due;
+	}
+	if (store_submit(r->store, &op, 1) != 0) {
+		log_error("dispatch", "event=store_submit_failed op=requeue");
+		pending_put(p);
+	}
 }
 
 /* --- sending ---------------------------------------------------------- */
@@ -933,6 +938,9 @@ void dispatch_completion(struct relay *r, const struct store_completion *sc)
 	struct pending *p = sc->cookie;
 	if (p->kind == PENDING_MARK) {
 		mark_committed(r, p);
+	} else if (p->kind == PENDING_REQUEUE) {
+		if (p->lane)
+			dispatch_lane_has_work(r, p->lane, p->due_ms);
 	} else if (p->kind == PENDING_RECEIPT_IN) {
 		struct conn *c = conn_get(r, p->conn);
 		if (p->msg_id)

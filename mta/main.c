@@ -74,6 +74,7 @@ static void on_completion(const struct store_completion *sc, void *arg)
 		upstream_completion(r, sc);
 		break;
 	case PENDING_MARK:
+	case PENDING_REQUEUE:
 	case PENDING_RECEIPT_IN:
 		dispatch_completion(r, sc);
 		break;

@@ -167,6 +167,7 @@ enum pending_kind {
 	PENDING_CANCEL,
 	PENDING_REPLACE,
 	PENDING_MARK,               /* dispatcher marks */
+	PENDING_REQUEUE,            /* a message back in its lane: wake the lane */
 	PENDING_RECEIPT_IN,         /* carrier deliver_sm: answer when committed */
 	PENDING_RECEIPT_ACK,
 	PENDING_NONE,

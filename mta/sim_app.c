@@ -29,6 +29,7 @@
 #define KEY_CAP 46
 #define RECONNECT_MS 200
 #define UNBIND_GRACE_MS 2000
+#define ALL_LOST_US 10000000 /* no session bound this long: give up */
 
 enum kind { K_TRX, K_TX, K_RX };
 enum phase { P_CONNECT, P_SUBMIT, P_WAIT, P_UNBIND };
@@ -84,7 +85,7 @@ static size_t nlat_resp, nlat_rcpt;
 static struct hent *table;
 static size_t table_mask, table_used, table_limit;
 static uint64_t t_begin_us, t_start_us, t_submitted_us, t_end_us;
-static uint64_t unbind_deadline;
+static uint64_t unbind_deadline, last_bound_us;
 static int exit_code;
 static FILE *ids_fp;
 static struct smpp_pdu g_sub, g_bind, g_resp;
@@ -759,6 +760,12 @@ static void progress(uint64_t now)
 			fatal(SIM_EXIT_FAIL);
 			return;
 		}
+		start_unbind(now);
+	}
+	if (nbound > 0 || phase == P_CONNECT)
+		last_bound_us = now_us;
+	else if (phase != P_UNBIND && now_us - last_bound_us > ALL_LOST_US) {
+		sim_err("app: no session bound for %d s; giving up", ALL_LOST_US / 1000000);
 		start_unbind(now);
 	}
 	if (phase == P_SUBMIT) {

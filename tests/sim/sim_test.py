@@ -244,6 +244,107 @@ def case_cli():
         check(r.returncode == 0 and "usage:" in r.stdout, "%s --help" % " ".join(args))
 
 
+def pdu(cmd, seq, body):
+    import struct
+    return struct.pack(">IIII", 16 + len(body), cmd, 0, seq) + body
+
+
+def cstr(s):
+    return s.encode() + b"\0"
+
+
+def read_pdu(sock):
+    import struct
+    buf = b""
+    while len(buf) < 16:
+        chunk = sock.recv(16 - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    n, cmd, status, seq = struct.unpack(">IIII", buf)
+    body = b""
+    while len(body) < n - 16:
+        body += sock.recv(n - 16 - len(body))
+    return cmd, status, seq, body
+
+
+def case_other_commands():
+    """data_sm and submit_multi from a hand-written client get ids and receipts."""
+    import socket
+    import struct
+    with Carrier() as c:
+        host, port = c.addr.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(pdu(0x09, 1, cstr("raw") + cstr("pw") + cstr("") + b"\x34\x00\x00" + cstr("")))
+        cmd, status, seq, body = read_pdu(s)
+        check(cmd == 0x80000009 and status == 0, "bind_transceiver_resp OK")
+        text = b"data sm text"
+        s.sendall(pdu(0x103, 2, cstr("") + b"\x01\x01" + cstr("12345") + b"\x01\x01" +
+                      cstr("15550001") + b"\x00\x01\x00" +
+                      struct.pack(">HH", 0x0424, len(text)) + text))
+        dests = b"".join(b"\x01\x01\x01" + cstr(d) for d in ("15550002", "15550003"))
+        s.sendall(pdu(0x21, 3, cstr("") + b"\x01\x01" + cstr("12345") + b"\x02" + dests +
+                      b"\x00\x00\x00" + cstr("") + cstr("") + b"\x01\x00\x00\x00" +
+                      bytes([len(b"multi")]) + b"multi"))
+        resps, receipts = {}, []
+        while len(resps) < 2 or len(receipts) < 3:
+            cmd, status, seq, body = read_pdu(s)
+            if cmd & 0x80000000:
+                resps[cmd] = (status, body.split(b"\0")[0].decode())
+            elif cmd == 0x05:
+                receipts.append(body)
+                s.sendall(struct.pack(">IIII", 17, 0x80000005, 0, seq) + b"\0")
+        check(resps[0x80000103][0] == 0 and resps[0x80000103][1], "data_sm_resp with an id")
+        check(resps[0x80000021][0] == 0 and resps[0x80000021][1], "submit_multi_resp with an id")
+        dsid, smid = resps[0x80000103][1], resps[0x80000021][1]
+        check(sum(("id:" + dsid).encode() in r for r in receipts) == 1, "one receipt for data_sm")
+        check(sum(("id:" + smid).encode() in r for r in receipts) == 2,
+              "a receipt per submit_multi destination")
+        check(any(b"text:data sm text" in r for r in receipts), "receipt text from message_payload")
+        s.sendall(pdu(0x06, 4, b""))
+        cmd, status, seq, body = read_pdu(s)
+        check(cmd == 0x80000006, "unbind_resp")
+        s.close()
+        st = c.stop()
+    check(st["submits"] == 2 and st["receipts"].get("DELIVRD") == 3, "carrier stats: %s" % st)
+
+
+def case_parked():
+    """Receipts for a transmitter wait until a receiver of its system_id binds."""
+    import socket
+    with Carrier() as c:
+        host, port = c.addr.rsplit(":", 1)
+        bind = cstr("acct") + cstr("pw") + cstr("") + b"\x34\x00\x00" + cstr("")
+        tx = socket.create_connection((host, int(port)), timeout=5)
+        tx.sendall(pdu(0x02, 1, bind))
+        check(read_pdu(tx)[:2] == (0x80000002, 0), "bind_transmitter OK")
+        other = socket.create_connection((host, int(port)), timeout=5)
+        other.sendall(pdu(0x01, 1, cstr("someone") + cstr("pw") + cstr("") + b"\x34\x00\x00" + cstr("")))
+        check(read_pdu(other)[:2] == (0x80000001, 0), "another account's receiver binds")
+        tx.sendall(pdu(0x04, 2, cstr("") + b"\x01\x01" + cstr("12345") + b"\x01\x01" +
+                       cstr("15550001") + b"\x00\x00\x00" + cstr("") + cstr("") +
+                       b"\x01\x00\x00\x00\x02hi"))
+        cmd, status, seq, body = read_pdu(tx)
+        mid = body.split(b"\0")[0].decode()
+        check(cmd == 0x80000004 and status == 0 and mid, "submit_sm_resp with an id")
+        time.sleep(0.3)
+        other.settimeout(0.3)
+        try:
+            read_pdu(other)
+            check(False, "the other account got nothing")
+        except socket.timeout:
+            check(True, "the other account got nothing")
+        rx = socket.create_connection((host, int(port)), timeout=5)
+        rx.sendall(pdu(0x01, 1, bind))
+        check(read_pdu(rx)[:2] == (0x80000001, 0), "bind_receiver OK")
+        cmd, status, seq, body = read_pdu(rx)
+        check(cmd == 0x05 and ("id:" + mid).encode() in body, "the parked receipt arrives")
+        for sk in (tx, rx, other):
+            sk.close()
+        st = c.stop()
+    check(st["receipts"].get("DELIVRD") == 1 and st["receipts_pending"] == 0, "carrier stats")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":

@@ -858,6 +858,141 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 	return store_get_message(r->store, id, m, buf, cap);
 }
 
+/*
+ * A receipt can overtake the submit_sm_resp it is about when the carrier
+ * sends it on another bind.  Such a receipt waits and is looked up again a
+ * few times before it counts as unmatched; the carrier's deliver_sm is
+ * answered only then.
+ */
+#define LATE_MAX 4096
+#define LATE_RETRY_MS 100
+#define LATE_TRIES 30
+
+struct late_receipt {
+	struct conn_ref conn;
+	uint32_t seq, command;
+	const struct carrier_rt *carrier;
+	char key[SMPP_RECEIPT_ID_MAX + 1];
+	char id[SMPP_RECEIPT_ID_MAX + 1];
+	uint8_t stat;
+	uint32_t err;
+	unsigned tries;
+};
+
+static struct late_receipt late[LATE_MAX];
+static unsigned late_n;
+static struct event *late_timer;
+
+/* Mark the message final and queue the application's receipt. */
+static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_t command,
+    const struct store_msg *m, enum smpp_stat stat, uint32_t err, const char *carrier_id)
+{
+	enum store_state state = state_of_stat(stat);
+	char id[STORE_MSGID_LEN + 1];
+	store_msgid_format(m->id, id);
+	if (state == STORE_SUBMITTED || store_state_is_final(m->state) ||
+	    finalizing_has(&r->dispatch->finalizing, m->id)) {
+		/* intermediate, or a later part's receipt: nothing changes */
+		log_debug("dispatch", "event=receipt_ignored id=%s stat=%s state=%s", id,
+		    smpp_stat_name(stat), store_state_name(m->state));
+		answer_carrier(c, seq, command, SMPP_ESME_ROK);
+		return;
+	}
+	struct store_op ops[2];
+	uint8_t buf[DLR_MAX];
+	size_t n = 0;
+	ops[n] = (struct store_op){ .kind = STORE_OP_MARK, .id = m->id };
+	ops[n].u.mark.state = state;
+	ops[n].u.mark.error = err;
+	n++;
+	struct account_rt *a = NULL;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++)
+		if (strcmp(r->accounts[i].cfg->system_id, m->account) == 0)
+			a = &r->accounts[i];
+	if (a && a->cfg->receipts && wants_receipt(m->registered_delivery, state == STORE_DELIVERED)) {
+		struct flight f = { .id = m->id, .account = a, .created_ms = m->created_ms,
+			.src_ton = m->src_ton, .src_npi = m->src_npi, .dst_ton = m->dst_ton,
+			.dst_npi = m->dst_npi };
+		snprintf(f.src, sizeof f.src, "%s", m->src_addr);
+		snprintf(f.dst, sizeof f.dst, "%s", m->dst_addr);
+		queue_receipt(r, &f, stat, err, &ops[n], buf);
+		if (ops[n].kind)
+			n++;
+	}
+	if (finalizing_add(&r->dispatch->finalizing, m->id) != 0 ||
+	    submit_with_answer(c, seq, command, ops, n, m->id, n > 1 ? a : NULL) != 0) {
+		finalizing_del(&r->dispatch->finalizing, m->id);
+		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
+		return;
+	}
+	log_info("dispatch", "event=receipt id=%s carrier=%s carrier_id=%s stat=%s", id,
+	    c->carrier->cfg->name, carrier_id, smpp_stat_name(stat));
+}
+
+/* 1 when the receipt found its message (and was handled), else 0. */
+static int try_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_t command,
+    const char *key, enum smpp_stat stat, uint32_t err, const char *carrier_id)
+{
+	static uint8_t mbuf[STORE_MSG_MAX];
+	struct store_msg m;
+	struct flight *inflight;
+	if (receipt_target(r, c->carrier, key, &m, mbuf, sizeof mbuf, &inflight) != 0)
+		return 0;
+	apply_receipt(r, c, seq, command, &m, stat, err, carrier_id);
+	return 1;
+}
+
+static void late_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	unsigned kept = 0;
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < late_n; i++) {
+		struct late_receipt *l = &late[i];
+		struct conn *c = conn_get(r, l->conn);
+		if (!c)
+			continue; /* the carrier will send it again on a new bind */
+		if (try_receipt(r, c, l->seq, l->command, l->key, (enum smpp_stat)l->stat, l->err, l->id))
+			continue;
+		if (++l->tries >= LATE_TRIES) {
+			log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s",
+			    c->carrier->cfg->name, l->id, smpp_stat_name((enum smpp_stat)l->stat));
+			answer_carrier(c, l->seq, l->command, SMPP_ESME_ROK);
+			continue;
+		}
+		late[kept++] = *l;
+	}
+	late_n = kept;
+	if (late_n) {
+		struct timeval tv = { 0, LATE_RETRY_MS * 1000 };
+		event_add(late_timer, &tv);
+	}
+}
+
+static void defer_receipt(struct conn *c, uint32_t seq, uint32_t command, const char *key,
+    const struct smpp_receipt *rc, uint32_t err)
+{
+	struct relay *r = c->relay;
+	if (late_n >= LATE_MAX) {
+		log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s reason=late_queue_full",
+		    c->carrier->cfg->name, rc->id, smpp_stat_name(rc->stat));
+		answer_carrier(c, seq, command, SMPP_ESME_ROK);
+		return;
+	}
+	struct late_receipt *l = &late[late_n++];
+	*l = (struct late_receipt){ conn_ref(c), seq, command, c->carrier, "", "",
+		(uint8_t)rc->stat, err, 0 };
+	snprintf(l->key, sizeof l->key, "%s", key);
+	snprintf(l->id, sizeof l->id, "%s", rc->id);
+	if (!late_timer)
+		late_timer = evtimer_new(r->base, late_cb, r);
+	if (late_timer && !evtimer_pending(late_timer, NULL)) {
+		struct timeval tv = { 0, LATE_RETRY_MS * 1000 };
+		event_add(late_timer, &tv);
+	}
+}
+
 int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 {
 	struct relay *r = c->relay;
@@ -878,56 +1013,9 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	}
 	char key[SMPP_RECEIPT_ID_MAX + 1];
 	smpp_msgid_key(msgid_mode(c->carrier), SMPP_MSGID_RECEIPT, rc.id, strlen(rc.id), key, sizeof key);
-	static uint8_t mbuf[STORE_MSG_MAX];
-	struct store_msg m;
-	struct flight *inflight;
-	if (receipt_target(r, c->carrier, key, &m, mbuf, sizeof mbuf, &inflight) != 0) {
-		log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s",
-		    c->carrier->cfg->name, rc.id, smpp_stat_name(rc.stat));
-		answer_carrier(c, seq, command, SMPP_ESME_ROK);
-		return 0;
-	}
-	enum store_state state = state_of_stat(rc.stat);
-	char id[STORE_MSGID_LEN + 1];
-	store_msgid_format(m.id, id);
-	if (state == STORE_SUBMITTED || store_state_is_final(m.state) ||
-	    finalizing_has(&r->dispatch->finalizing, m.id)) {
-		/* intermediate, or a later part's receipt: nothing changes */
-		log_debug("dispatch", "event=receipt_ignored id=%s stat=%s state=%s", id,
-		    smpp_stat_name(rc.stat), store_state_name(m.state));
-		answer_carrier(c, seq, command, SMPP_ESME_ROK);
-		return 0;
-	}
 	uint32_t err = rc.err > 0 ? (uint32_t)rc.err : 0;
-	struct store_op ops[2];
-	uint8_t buf[DLR_MAX];
-	size_t n = 0;
-	ops[n] = (struct store_op){ .kind = STORE_OP_MARK, .id = m.id };
-	ops[n].u.mark.state = state;
-	ops[n].u.mark.error = err;
-	n++;
-	struct account_rt *a = NULL;
-	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i].cfg->system_id, m.account) == 0)
-			a = &r->accounts[i];
-	if (a && a->cfg->receipts && wants_receipt(m.registered_delivery, state == STORE_DELIVERED)) {
-		struct flight f = { .id = m.id, .account = a, .created_ms = m.created_ms,
-			.src_ton = m.src_ton, .src_npi = m.src_npi, .dst_ton = m.dst_ton,
-			.dst_npi = m.dst_npi };
-		snprintf(f.src, sizeof f.src, "%s", m.src_addr);
-		snprintf(f.dst, sizeof f.dst, "%s", m.dst_addr);
-		queue_receipt(r, &f, rc.stat, err, &ops[n], buf);
-		if (ops[n].kind)
-			n++;
-	}
-	if (finalizing_add(&r->dispatch->finalizing, m.id) != 0 ||
-	    submit_with_answer(c, seq, command, ops, n, m.id, n > 1 ? a : NULL) != 0) {
-		finalizing_del(&r->dispatch->finalizing, m.id);
-		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
-		return 0;
-	}
-	log_info("dispatch", "event=receipt id=%s carrier=%s carrier_id=%s stat=%s", id,
-	    c->carrier->cfg->name, rc.id, smpp_stat_name(rc.stat));
+	if (!try_receipt(r, c, seq, command, key, rc.stat, err, rc.id))
+		defer_receipt(c, seq, command, key, &rc, err);
 	return 0;
 }
 
@@ -936,6 +1024,12 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 void dispatch_completion(struct relay *r, const struct store_completion *sc)
 {
 	struct pending *p = sc->cookie;
+	if (sc->rc != 0) {
+		char id[STORE_MSGID_LEN + 1];
+		store_msgid_format(sc->id, id);
+		log_error("dispatch", "event=store_op_failed kind=%d id=%s error=\"%s\"", (int)p->kind, id,
+		    store_strerror(sc->rc));
+	}
 	if (p->kind == PENDING_MARK) {
 		mark_committed(r, p);
 	} else if (p->kind == PENDING_REQUEUE) {
@@ -979,6 +1073,11 @@ void dispatch_free(struct relay *r)
 		return;
 	if (d->timer)
 		event_free(d->timer);
+	if (late_timer) {
+		event_free(late_timer);
+		late_timer = NULL;
+	}
+	late_n = 0;
 	while (d->lanes) {
 		struct lane *l = d->lanes;
 		d->lanes = l->next;

@@ -89,6 +89,44 @@ struct rcpt {
 	uint16_t err;
 };
 
+/*
+ * Receipts sent and not yet answered, by cookie (slot + 1): an SMSC sends
+ * a receipt again when the ESME did not take it (error answer, timeout, or
+ * the bind went away), and so does the simulator.
+ */
+#define UNACKED_MAX 65536
+static struct rcpt *unacked;
+static uint32_t *unacked_free;
+static uint32_t unacked_nfree;
+
+static uint64_t unacked_put(const struct rcpt *r)
+{
+	if (!unacked) {
+		unacked = calloc(UNACKED_MAX, sizeof *unacked);
+		unacked_free = calloc(UNACKED_MAX, sizeof *unacked_free);
+		if (!unacked || !unacked_free)
+			return 0;
+		for (uint32_t i = 0; i < UNACKED_MAX; i++)
+			unacked_free[i] = UNACKED_MAX - 1 - i;
+		unacked_nfree = UNACKED_MAX;
+	}
+	if (unacked_nfree == 0)
+		return 0; /* untracked: not resent */
+	uint32_t slot = unacked_free[--unacked_nfree];
+	unacked[slot] = *r;
+	return (uint64_t)slot + 1;
+}
+
+/* The receipt behind cookie, removed from the table (NULL if none). */
+static const struct rcpt *unacked_take(uint64_t cookie)
+{
+	if (cookie == 0 || cookie > UNACKED_MAX || !unacked)
+		return NULL;
+	uint32_t slot = (uint32_t)(cookie - 1);
+	unacked_free[unacked_nfree++] = slot;
+	return &unacked[slot];
+}
+
 struct dresp {
 	uint64_t due;
 	uint32_t slot, gen, cmd, seq, status;
@@ -124,7 +162,7 @@ static struct {
 
 static struct {
 	uint64_t submits, stalled, mo_sent, binds, bind_rejects, disconnects;
-	uint64_t receipts_lost, deliver_errors, unbinds;
+	uint64_t receipts_lost, receipts_resent, deliver_errors, unbinds;
 	uint64_t receipts[SMPP_STAT_OTHER + 1];
 	struct mix status[64]; /* weight holds the count */
 	unsigned nstatus;
@@ -662,14 +700,30 @@ static void send_receipt(struct sim_conn *c, const struct rcpt *r, uint64_t now)
 		smpp_tlv_add_int(&g_pdu, &store, SMPP_TLV_MESSAGE_STATE,
 		    (uint32_t)smpp_stat_to_state(rc.stat));
 	}
-	int rc2 = sim_conn_send(c, &g_pdu, 0, now);
+	uint64_t cookie = unacked_put(r);
+	int rc2 = sim_conn_send(c, &g_pdu, cookie, now);
 	if (rc2 != 0) {
+		unacked_take(cookie);
 		st.receipts_lost++;
 		if (sim_verbose)
 			sim_err("receipt id=%s not sent: %s", r->id, smpp_session_strerror(rc2));
 		return;
 	}
 	st.receipts[r->stat <= SMPP_STAT_OTHER ? r->stat : SMPP_STAT_OTHER]++;
+}
+
+/* Not taken by the ESME: queue it again, due now. */
+static void resend_receipt(uint64_t cookie, uint64_t now)
+{
+	const struct rcpt *r = unacked_take(cookie);
+	if (!r)
+		return;
+	struct rcpt again = *r;
+	again.due = now;
+	if (ring_push(&due_q, &again) != 0)
+		st.receipts_lost++;
+	else
+		st.receipts_resent++;
 }
 
 static void pump_receipts(uint64_t now)
@@ -982,12 +1036,17 @@ static void on_event(struct sim_conn *c, const struct smpp_event *ev, uint64_t n
 		}
 		break;
 	case SMPP_EV_RESPONSE:
-		if (ev->status != 0)
+		if (ev->status != 0) {
 			st.deliver_errors++;
+			resend_receipt(ev->cookie, now);
+		} else {
+			unacked_take(ev->cookie);
+		}
 		break;
 	case SMPP_EV_TIMEOUT:
 	case SMPP_EV_ABORTED:
 		st.deliver_errors++;
+		resend_receipt(ev->cookie, now);
 		break;
 	case SMPP_EV_UNBOUND:
 		st.unbinds++;
@@ -1073,10 +1132,10 @@ static void print_stats(void)
 		first = 0;
 	}
 	printf("},\"receipts_pending\":%zu,\"receipts_lost\":%" PRIu64
-	    ",\"mo_sent\":%" PRIu64 ",\"binds\":%" PRIu64 ",\"bind_rejects\":%" PRIu64
+	    ",\"receipts_resent\":%" PRIu64 ",\"mo_sent\":%" PRIu64 ",\"binds\":%" PRIu64 ",\"bind_rejects\":%" PRIu64
 	    ",\"unbinds\":%" PRIu64 ",\"disconnects\":%" PRIu64
 	    ",\"deliver_errors\":%" PRIu64 "}\n",
-	    due_q.n + parked_q.n, st.receipts_lost, st.mo_sent, st.binds,
+	    due_q.n + parked_q.n, st.receipts_lost, st.receipts_resent, st.mo_sent, st.binds,
 	    st.bind_rejects, st.unbinds, st.disconnects, st.deliver_errors);
 	fflush(stdout);
 }

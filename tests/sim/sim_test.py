@@ -339,6 +339,8 @@ def case_parked():
         check(read_pdu(rx)[:2] == (0x80000001, 0), "bind_receiver OK")
         cmd, status, seq, body = read_pdu(rx)
         check(cmd == 0x05 and ("id:" + mid).encode() in body, "the parked receipt arrives")
+        rx.sendall(pdu(0x80000005, seq, cstr("")))  # taken: not sent again
+        time.sleep(0.2)
         for sk in (tx, rx, other):
             sk.close()
         st = c.stop()

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "mta/idmap.h"
 #include "mta/log.h"
 #include "mta/relay.h"
 #include "smpp/coding.h"
@@ -61,18 +62,12 @@ struct flight {
 	struct flight *next_free;
 };
 
-/*
- * Messages whose final mark is submitted but not committed: the receipts
- * of a long message's other parts must not queue a second receipt.
- */
-#define FINALIZING_CAP 4096
-struct finalizing {
-	uint64_t ids[FINALIZING_CAP]; /* open addressing, 0 = free */
-	unsigned n;
-};
-
 struct dispatch {
-	struct finalizing finalizing;
+	/* messages whose final mark is submitted, not committed: the receipt
+	 * of a long message's other part must not queue a second receipt */
+	struct idmap finalizing;
+	/* carrier id keys of flights -> flight index */
+	struct idmap by_carrier_id;
 	struct lane *lanes;
 	struct lane *cursor;
 	struct event *timer;
@@ -153,8 +148,19 @@ static struct flight *flight_new(struct dispatch *d)
 	return f;
 }
 
+static uint64_t cid_key(const struct carrier_rt *cr, const char *key)
+{
+	return idmap_hash(key, (uint64_t)cr->index + 1);
+}
+
 static void flight_free(struct dispatch *d, struct flight *f)
 {
+	for (unsigned p = 0; f->carrier && p < f->answered && p < MAX_PARTS; p++) {
+		uint32_t index;
+		uint64_t k = cid_key(f->carrier, f->ids[p]);
+		if (f->ids[p][0] && idmap_get(&d->by_carrier_id, k, &index) && index == f->index)
+			idmap_del(&d->by_carrier_id, k);
+	}
 	f->id = 0;
 	f->next_free = d->free_flights;
 	d->free_flights = f;
@@ -173,64 +179,32 @@ static struct flight *flight_of(struct dispatch *d, uint64_t cookie)
 static struct flight *flight_by_carrier_id(struct dispatch *d,
     const struct carrier_rt *cr, const char *key)
 {
-	for (uint32_t i = 0; i < d->nflights; i++) {
-		struct flight *f = d->flights[i];
-		if (!f->id || f->carrier != cr)
-			continue;
-		for (unsigned p = 0; p < f->answered && p < MAX_PARTS; p++)
-			if (strcmp(f->ids[p], key) == 0)
-				return f;
-	}
+	uint32_t index;
+	if (!idmap_get(&d->by_carrier_id, cid_key(cr, key), &index) || index >= d->nflights)
+		return NULL;
+	struct flight *f = d->flights[index];
+	if (!f->id || f->carrier != cr)
+		return NULL;
+	for (unsigned p = 0; p < f->answered && p < MAX_PARTS; p++)
+		if (strcmp(f->ids[p], key) == 0)
+			return f;
 	return NULL;
 }
 
-static unsigned fin_slot(uint64_t id)
+static int finalizing_has(const struct idmap *fz, uint64_t id)
 {
-	return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 52) % FINALIZING_CAP;
+	uint32_t unused;
+	return idmap_get(fz, id, &unused);
 }
 
-static int finalizing_has(const struct finalizing *fz, uint64_t id)
+static int finalizing_add(struct idmap *fz, uint64_t id)
 {
-	for (unsigned i = fin_slot(id), k = 0; k < FINALIZING_CAP; k++, i = (i + 1) % FINALIZING_CAP) {
-		if (fz->ids[i] == id)
-			return 1;
-		if (fz->ids[i] == 0)
-			return 0;
-	}
-	return 0;
+	return idmap_put(fz, id, 0);
 }
 
-static int finalizing_add(struct finalizing *fz, uint64_t id)
+static void finalizing_del(struct idmap *fz, uint64_t id)
 {
-	if (fz->n >= FINALIZING_CAP / 2)
-		return -1;
-	unsigned i = fin_slot(id);
-	while (fz->ids[i] != 0)
-		i = (i + 1) % FINALIZING_CAP;
-	fz->ids[i] = id;
-	fz->n++;
-	return 0;
-}
-
-/* Backward-shift deletion keeps every probe chain intact. */
-static void finalizing_del(struct finalizing *fz, uint64_t id)
-{
-	unsigned i = fin_slot(id), k;
-	for (k = 0; k < FINALIZING_CAP && fz->ids[i] != id; k++, i = (i + 1) % FINALIZING_CAP)
-		if (fz->ids[i] == 0)
-			return;
-	if (k == FINALIZING_CAP)
-		return;
-	fz->n--;
-	for (unsigned j = (i + 1) % FINALIZING_CAP; fz->ids[j] != 0; j = (j + 1) % FINALIZING_CAP) {
-		unsigned home = fin_slot(fz->ids[j]);
-		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			fz->ids[i] = fz->ids[j];
-			i = j;
-		}
-	}
-	fz->ids[i] = 0;
+	idmap_del(fz, id);
 }
 
 /* --- store writes ----------------------------------------------------- */
@@ -709,6 +683,8 @@ static void flight_answer(struct relay *r, struct flight *f, unsigned part,
 		    f->ids[part], sizeof f->ids[part]) < 0) {
 			f->kind = ANSWER_TEMPORARY; /* an empty id can never match a receipt */
 			f->error = SMPP_ESME_RINVMSGID;
+		} else {
+			idmap_put(&r->dispatch->by_carrier_id, cid_key(f->carrier, f->ids[part]), f->index);
 		}
 	}
 	if (++f->answered >= f->parts)
@@ -848,13 +824,17 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 static int receipt_target(struct relay *r, const struct carrier_rt *cr, const char *key,
     struct store_msg *m, uint8_t *buf, size_t cap, struct flight **inflight)
 {
-	*inflight = flight_by_carrier_id(r->dispatch, cr, key);
 	uint64_t id;
 	unsigned part;
-	if (*inflight)
+	*inflight = NULL;
+	/* The store knows every id whose SUBMITTED mark is committed; only a
+	 * receipt that overtook that commit needs the scan of the flights. */
+	if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0) {
+		*inflight = flight_by_carrier_id(r->dispatch, cr, key);
+		if (!*inflight)
+			return -1;
 		id = (*inflight)->id;
-	else if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
-		return -1;
+	}
 	return store_get_message(r->store, id, m, buf, cap);
 }
 
@@ -1087,6 +1067,8 @@ void dispatch_free(struct relay *r)
 	for (uint32_t i = 0; i < d->nflights; i++)
 		free(d->flights[i]);
 	free(d->flights);
+	idmap_free(&d->finalizing);
+	idmap_free(&d->by_carrier_id);
 	free(d);
 	r->dispatch = NULL;
 }

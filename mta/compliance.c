@@ -457,7 +457,8 @@ static int numrec_stage(struct compliance *c, struct store_op *op,
 	v[2] = flags;
 	put64(v + 3, gtime);
 	v[11] = (uint8_t)nb;
-	memcpy(v + 12, brands, blen);
+	if (blen)
+		memcpy(v + 12, brands, blen);
 	return kv_stage(c, op, key, kl, v, 12 + blen);
 }
 
@@ -837,7 +838,8 @@ static int opt_out_do(struct compliance *c, const char *brand,
 		    r.brands, r.blen, r.nb);
 	} else {
 		size_t bl = strlen(brand);
-		memcpy(nb, r.brands, r.blen);
+		if (r.blen)
+			memcpy(nb, r.brands, r.blen);
 		put64(nb + r.blen, now);
 		nb[r.blen + 8] = (uint8_t)bl;
 		memcpy(nb + r.blen + 9, brand, bl);

@@ -824,10 +824,13 @@ static int opt_out_do(struct compliance *c, const char *brand,
 	int rc = numrec_read(c, number, key, &kl, buf, &r);
 	if (rc == -EINVAL)
 		return rc;
-	if (rc < 0)
-		/* unreadable: record it anyway (the safe side), losing at
-		 * worst a line type */
+	if (rc < 0) {
+		/* unreadable: rewriting the record could drop another
+		 * brand's opt-out, so opt out of everything (the safe side;
+		 * an operator's opt-in undoes it) */
 		memset(&r, 0, sizeof(r));
+		brand = NULL;
+	}
 	if (r.flags & 1)
 		return 0;
 	if (brand && numrec_find(&r, brand) >= 0)

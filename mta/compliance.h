@@ -96,7 +96,9 @@ int compliance_record_send(struct compliance *c, const char *brand,
     int footer_added);
 
 /* brand NULL: global.  source_text (the MO text, "admin", ...) goes to
- * the audit log.  Returns 1 if newly opted out, 0 if already was. */
+ * the audit log.  Returns 1 if newly opted out, 0 if already was.  If the
+ * number's record cannot be read, the number is opted out globally
+ * (rewriting it blind could drop another brand's opt-out). */
 int compliance_opt_out(struct compliance *c, const char *brand,
     const char *number, int64_t now, const char *source_text);
 

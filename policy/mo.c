@@ -29,3 +29,8 @@ const char *policy_mo_reply(const struct policy *p, const char *brand,
 			return p->brands[i].reply[kind];
 	return p->default_reply[kind];
 }
+
+int policy_optout_global(const struct policy *p)
+{
+	return p != NULL && p->optout_global;
+}

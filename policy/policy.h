@@ -162,6 +162,10 @@ struct policy_verdict {
 int policy_check(const struct policy *p, const struct policy_lookup *lk,
     const struct policy_msg *msg, int64_t now, struct policy_verdict *v);
 
+/* 1 if opt_out_scope is "global" (an opt-out applies to every brand),
+ * 0 for "brand". */
+int policy_optout_global(const struct policy *p);
+
 /* Campaign id, brand and use case registered for a source number. */
 int policy_campaign_of(const struct policy *p, const char *source,
     const char **campaign, const char **brand, const char **use_case);

@@ -23,9 +23,11 @@
 
 #include <event2/event.h>
 
+#include "mta/compliance.h"
 #include "mta/idmap.h"
 #include "mta/log.h"
 #include "mta/relay.h"
+#include "policy/policy.h"
 #include "smpp/coding.h"
 #include "smpp/receipt.h"
 #include "smpp/segment.h"
@@ -469,6 +471,21 @@ static int send_parts(struct relay *r, struct conn *c, const struct store_msg *m
 	return (int)n;
 }
 
+/*
+ * A queued message whose recipient opted out after it was accepted is not
+ * sent.  Keyword replies (no account) are the exception: they are the one
+ * confirmation an opt-out earns.
+ */
+static int opted_out_since(struct relay *r, const struct store_msg *m)
+{
+	const char *campaign, *brand, *use_case;
+	if (!r->policy || m->account[0] == 0)
+		return 0;
+	if (policy_campaign_of(r->policy, m->src_addr, &campaign, &brand, &use_case) != 0)
+		brand = NULL;
+	return compliance_blocked(r->compliance, r->policy, brand, m->dst_addr) == 1;
+}
+
 static void dispatch_one(struct relay *r, const struct store_msg *m)
 {
 	struct dispatch *d = r->dispatch;
@@ -495,6 +512,11 @@ static void dispatch_one(struct relay *r, const struct store_msg *m)
 
 	if (m->validity_ms && now > m->validity_ms) {
 		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, 0);
+		flight_free(d, f);
+		return;
+	}
+	if (opted_out_since(r, m)) {
+		finish(r, f, STORE_REJECTED, SMPP_STAT_REJECTD, POLICY_ST_OPTED_OUT);
 		flight_free(d, f);
 		return;
 	}
@@ -772,12 +794,15 @@ static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
 	return 0;
 }
 
-/* Who gets an MO: the account whose campaign owns the number we sent from. */
-static struct account_rt *mo_account(struct relay *r, const char *number)
+/* Who gets an MO: the account of the campaign that owns the number. */
+static struct account_rt *mo_account(struct relay *r, const char *campaign)
 {
+	struct account_rt *a = relay_account_for_campaign(r, campaign);
+	if (a)
+		return a;
+	/* No policy says who owns it: the only account taking deliveries. */
 	struct account_rt *only = NULL;
 	unsigned receivers = 0;
-	(void)number; /* the policy's number registry refines this (issue 4) */
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
 		if (r->accounts[i].cfg->receipts) {
 			only = &r->accounts[i];
@@ -787,23 +812,81 @@ static struct account_rt *mo_account(struct relay *r, const char *number)
 	return receivers == 1 ? only : NULL;
 }
 
+/*
+ * The one reply a keyword earns (STOP confirmation, START, HELP): a
+ * message of the system's own (no account), from the number the handset
+ * wrote to.  It skips the opt-out check at dispatch, which would stop a
+ * STOP confirmation; compliance_reply_allowed() lets only one through.
+ */
+static void send_keyword_reply(struct relay *r, const struct compliance_mo_result *res,
+    const char *handset, const char *our_number)
+{
+	int64_t now = relay_wall_ms();
+	if (!res->send_reply || !res->reply ||
+	    compliance_reply_allowed(r->compliance, res->brand, handset, now / 1000) != 1)
+		return;
+	uint8_t body[STORE_BODY_MAX];
+	struct smpp_text_info info;
+	smpp_text_analyze((const uint8_t *)res->reply, strlen(res->reply), SMPP_CODING_AUTO, &info);
+	long n = smpp_text_encode(info.coding, (const uint8_t *)res->reply, strlen(res->reply), body,
+	    sizeof body, SMPP_TEXT_REPLACE);
+	if (n < 0)
+		return;
+	const char *lane = dispatch_lane_name(r, res->campaign ? res->campaign : "keyword-replies");
+	struct store_msg m = {
+		.account = "", .campaign = lane, .lane = lane,
+		.src_ton = 1, .src_npi = 1, .src_addr = our_number,
+		.dst_ton = 1, .dst_npi = 1, .dst_addr = handset,
+		.data_coding = (uint8_t)smpp_coding_dcs(info.coding), .segments = 1,
+		.state = STORE_QUEUED, .validity_ms = now + 5 * 60 * 1000, /* CTIA: within 5 minutes */
+		.next_attempt_ms = now, .created_ms = now, .carrier = "", .carrier_ids = "",
+		.body = body, .body_len = (size_t)n,
+	};
+	struct pending *p = pending_get(r, PENDING_REQUEUE);
+	struct store_op op = { .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = &m };
+	if (p) {
+		p->lane = lane;
+		p->due_ms = now;
+	}
+	if (!lane || store_submit(r->store, &op, 1) != 0) {
+		pending_put(p);
+		log_error("policy", "event=keyword_reply_failed to=%s", handset);
+		return;
+	}
+	log_info("policy", "event=keyword_reply to=%s from=%s brand=%s", handset, our_number,
+	    res->brand ? res->brand : "-");
+}
+
 static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 {
 	struct relay *r = c->relay;
-	struct account_rt *a = mo_account(r, pdu->dest.addr);
+	const struct smpp_tlv *payload = smpp_tlv_find(pdu, SMPP_TLV_MESSAGE_PAYLOAD);
+	const uint8_t *body = pdu->sm_length || !payload ? pdu->short_message : payload->value;
+	size_t body_len = pdu->sm_length || !payload ? pdu->sm_length : payload->len;
+	struct compliance_mo_result res = { 0 };
+	if (r->policy) {
+		char text[1024];
+		long n = smpp_dcs_to_utf8(pdu->data_coding, body, body_len, (uint8_t *)text,
+		    sizeof text, SMPP_TEXT_REPLACE);
+		compliance_handle_mo(r->compliance, r->policy, pdu->source.addr, pdu->dest.addr,
+		    text, n > 0 ? (size_t)n : 0, relay_wall_ms() / 1000, &res);
+		if (res.kind != POLICY_MO_NONE)
+			log_info("policy", "event=keyword kind=%d from=%s to=%s brand=%s campaign=%s",
+			    (int)res.kind, pdu->source.addr, pdu->dest.addr, res.brand ? res.brand : "-",
+			    res.campaign ? res.campaign : "-");
+		send_keyword_reply(r, &res, pdu->source.addr, pdu->dest.addr);
+	}
+	struct account_rt *a = mo_account(r, res.campaign);
 	if (!a) {
 		log_warn("dispatch", "event=mo_unrouted carrier=%s to=%s", c->carrier->cfg->name,
 		    pdu->dest.addr);
 		return SMPP_ESME_ROK; /* taken, and logged: nobody to pass it to */
 	}
-	const struct smpp_tlv *payload = smpp_tlv_find(pdu, SMPP_TLV_MESSAGE_PAYLOAD);
 	struct dlr d = {
 		.kind = DLR_MO, .src_ton = pdu->source.ton, .src_npi = pdu->source.npi,
 		.src = pdu->source.addr, .dst_ton = pdu->dest.ton, .dst_npi = pdu->dest.npi,
 		.dst = pdu->dest.addr, .data_coding = pdu->data_coding, .esm_class = pdu->esm_class,
-		.body = pdu->sm_length || !payload ? pdu->short_message : payload->value,
-		.body_len = pdu->sm_length || !payload ? pdu->sm_length : payload->len,
-		.done_ms = relay_wall_ms(),
+		.body = body, .body_len = body_len, .done_ms = relay_wall_ms(),
 	};
 	uint8_t buf[DLR_MAX];
 	size_t len;

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "mta/compliance.h"
 #include "mta/config.h"
 #include "mta/log.h"
 #include "mta/relay.h"
@@ -63,6 +64,10 @@ void pending_put(struct pending *p)
 static void on_completion(const struct store_completion *sc, void *arg)
 {
 	struct relay *r = arg;
+	if (compliance_owns_cookie(r->compliance, sc->cookie)) {
+		compliance_completion(r->compliance, sc);
+		return;
+	}
 	struct pending *p = sc->cookie;
 	if (!p)
 		return;
@@ -197,6 +202,10 @@ static int start(struct relay *r)
 	}
 	if (open_store(r) != 0)
 		return -1;
+	r->compliance = compliance_new(r->store, NULL);
+	if (!r->compliance)
+		return -1;
+	r->lookup = compliance_lookup(r->compliance);
 	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
 	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
 		return -1;
@@ -227,6 +236,8 @@ static void stop(struct relay *r)
 		store_close(r->store); /* waits for the writer: nothing given is lost */
 		r->store = NULL;
 	}
+	if (r->compliance)
+		compliance_free(r->compliance);
 	if (r->store_ev)
 		event_free(r->store_ev);
 	for (int i = 0; i < 3; i++)

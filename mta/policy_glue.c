@@ -92,17 +92,17 @@ int relay_policy_load(struct relay *r, char *err, size_t errcap)
 	return 0;
 }
 
-void relay_audit(struct relay *r, uint64_t msg_id, const char *account,
-    const char *campaign, const char *recipient, const char *rule, const char *reason)
+struct account_rt *relay_account_for_campaign(struct relay *r, const char *campaign)
 {
-	struct store_audit a = {
-		.time_ms = relay_wall_ms(), .msg_id = msg_id,
-		.account = account ? account : "", .campaign = campaign ? campaign : "",
-		.recipient = recipient ? recipient : "", .rule = rule ? rule : "",
-		.reason = reason ? reason : "",
-	};
-	struct store_op op = { .kind = STORE_OP_AUDIT, .u.audit = &a };
-	int rc = store_submit(r->store, &op, 1);
-	if (rc != 0)
-		log_error("policy", "event=audit_failed rule=%s error=\"%s\"", a.rule, store_strerror(rc));
+	if (!campaign)
+		return NULL;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
+		const struct config_account *a = r->accounts[i].cfg;
+		if (a->default_campaign && strcmp(a->default_campaign, campaign) == 0)
+			return &r->accounts[i];
+		for (size_t k = 0; k < a->n_allowed_campaigns; k++)
+			if (strcmp(a->allowed_campaigns[k], campaign) == 0)
+				return &r->accounts[i];
+	}
+	return NULL;
 }

@@ -29,6 +29,7 @@ struct multi;
 struct dispatch;
 struct policy;
 struct policy_lookup;
+struct compliance;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -102,6 +103,7 @@ struct relay {
 	struct dispatch *dispatch;
 	struct policy *policy;      /* NULL: no policy file */
 	const struct policy_lookup *lookup; /* NULL: nothing on record */
+	struct compliance *compliance;      /* opt-outs, consent, history */
 	const char *policy_path;
 	int stopping;
 	uint64_t stop_deadline;
@@ -111,8 +113,8 @@ struct relay {
 /* --- policy (policy_glue.c) ---------------------------------------- */
 int relay_policy_load(struct relay *r, char *err, size_t errcap);
 const struct policy_lookup *relay_lookup(struct relay *r);
-void relay_audit(struct relay *r, uint64_t msg_id, const char *account,
-    const char *campaign, const char *recipient, const char *rule, const char *reason);
+/* The account that sends for a campaign (allowed or default), or NULL. */
+struct account_rt *relay_account_for_campaign(struct relay *r, const char *campaign);
 
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */

@@ -151,7 +151,7 @@ static struct {
 	const char *mo_at_bind, *mo_src, *mo_dst;
 	enum id_format id_format;
 	uint64_t receipt_delay, slow, stall_after, disconnect_every, duration;
-	uint64_t mo_interval, window, seed;
+	uint64_t mo_interval, mo_delay, window, seed;
 	int seeded, receipt_tlvs, throttle_all;
 	struct mix errors[MAX_MIX];
 	unsigned nerrors;
@@ -220,6 +220,7 @@ static const char carrier_usage[] =
 "  --mo FILE                lines \"SRC DST TEXT\" sent as MO deliver_sm to the\n"
 "                           first receiver/transceiver bind\n"
 "  --mo-interval MS         pause between MO messages (default 0)\n"
+"  --mo-delay MS            send the first MO no sooner than MS after start\n"
 "  --mo-at-bind TEXT        send one MO with TEXT to every receiver bind\n"
 "  --mo-src ADDR, --mo-dst ADDR  addresses of --mo-at-bind (15550001111, 12345)\n"
 "  --window N               outstanding deliver_sm per bind (default 1024)\n"
@@ -385,7 +386,7 @@ static int parse_args(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_SYSID, O_PASSWORD, O_IDFMT, O_RDELAY, O_RTLVS,
 		O_OUTCOMES, O_SEED, O_ERROR, O_THROTTLE, O_SLOW, O_STALL, O_DISC,
-		O_MO, O_MOINT, O_MOBIND, O_MOSRC, O_MODST, O_WINDOW, O_LOG,
+		O_MO, O_MOINT, O_MODELAY, O_MOBIND, O_MOSRC, O_MODST, O_WINDOW, O_LOG,
 		O_DURATION };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, 0, O_LISTEN },
@@ -403,6 +404,7 @@ static int parse_args(int argc, char **argv)
 		{ "disconnect-every", required_argument, 0, O_DISC },
 		{ "mo", required_argument, 0, O_MO },
 		{ "mo-interval", required_argument, 0, O_MOINT },
+		{ "mo-delay", required_argument, 0, O_MODELAY },
 		{ "mo-at-bind", required_argument, 0, O_MOBIND },
 		{ "mo-src", required_argument, 0, O_MOSRC },
 		{ "mo-dst", required_argument, 0, O_MODST },
@@ -501,6 +503,10 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case O_MO: opt.mo_path = optarg; break;
+		case O_MODELAY:
+			if (sim_parse_u64("--mo-delay", optarg, 0, 3600000, &opt.mo_delay))
+				return -1;
+			break;
 		case O_MOINT:
 			if (sim_parse_u64("--mo-interval", optarg, 0, 3600000, &opt.mo_interval))
 				return -1;
@@ -548,6 +554,7 @@ static int parse_args(int argc, char **argv)
 		sim_err("carrier: --listen ADDR is required");
 		return -1;
 	}
+	mo_due = sim_now_ms() + opt.mo_delay;
 	if (opt.mo_path && load_mo(opt.mo_path))
 		return -1;
 	return 0;
@@ -831,6 +838,8 @@ static void pump_dresp(uint64_t now)
 
 static void carrier_after(uint64_t now)
 {
+	if (log_fp)
+		fflush(log_fp); /* once per loop round: tests read it while we run */
 	if (dresp_q.n)
 		pump_dresp(now);
 	if (due_q.n)

@@ -20,6 +20,7 @@
 #include "mta/log.h"
 #include "mta/net.h"
 #include "mta/relay.h"
+#include "mta/compliance.h"
 #include "policy/policy.h"
 #include "smpp/coding.h"
 #include "smpp/receipt.h"
@@ -281,9 +282,11 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 		    a->system_id, v.campaign);
 		return SMPP_ESME_RINVSRCADR;
 	}
+	int64_t now = relay_wall_ms() / 1000;
+	if (v.action != POLICY_ACCEPT || v.modified)
+		compliance_audit_verdict(r->compliance, now, 0, &msg, &v);
 	if (v.action == POLICY_REJECT) {
 		log_verdict(c, m, &v);
-		relay_audit(r, 0, a->system_id, v.campaign, m->dst_addr, v.rule, v.reason);
 		return v.status ? v.status : SMPP_ESME_RSUBMITFAIL;
 	}
 	m->campaign = v.campaign ? v.campaign : m->campaign;
@@ -293,10 +296,13 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 		return SMPP_ESME_RSYSERR;
 	if (v.action == POLICY_DEFER) {
 		log_verdict(c, m, &v);
-		relay_audit(r, 0, a->system_id, v.campaign, m->dst_addr, v.rule, v.reason);
 		m->state = STORE_DEFERRED;
 		m->next_attempt_ms = v.defer_until * 1000;
 	}
+	/* What the next checks read: contacted, sends in the cap window, footer. */
+	if (v.brand)
+		compliance_record_send(r->compliance, v.brand, v.campaign, m->dst_addr, now,
+		    (v.modified & POLICY_MOD_FOOTER) != 0);
 	return SMPP_ESME_ROK;
 }
 

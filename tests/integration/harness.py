@@ -39,6 +39,16 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
 
 
+def offset_to(hour_utc):
+    """Seconds to add to now so that the clock reads hour_utc:00 UTC next."""
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    target = now.replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+    if target < now:
+        target += datetime.timedelta(days=1)
+    return int((target - now).total_seconds())
+
+
 class Failure(Exception):
     pass
 

@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import common  # noqa: E402
 import harness  # noqa: E402
-from harness import check  # noqa: E402
+from harness import check, offset_to  # noqa: E402
 import smpp_client as sc  # noqa: E402
 
 NOTIFY = "12025550111"   # CACMEACCT, account notifications, not quiet-hour exempt
@@ -28,15 +28,6 @@ TWOFA = "12025550101"    # CACME2FA, exempt
 MARKETING = "13125550120"  # CZINGMKT, consent required
 PENDING = "13125550130"  # CZINGMIX, pending
 NYC = "12125550100"      # a New York recipient
-
-
-def offset_to(hour_utc):
-    """Seconds to add to now so that the clock reads hour_utc:00 UTC next."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    target = now.replace(hour=hour_utc, minute=0, second=0, microsecond=0)
-    if target < now:
-        target += datetime.timedelta(days=1)
-    return int((target - now).total_seconds())
 
 
 def run(tmp):

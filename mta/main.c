@@ -97,6 +97,28 @@ static void store_cb(evutil_socket_t fd, short what, void *arg)
 	store_drain_completions(r->store, on_completion, r);
 }
 
+/*
+ * Retention: finished messages older than store.retention go, a bounded
+ * chunk a minute so that no write transaction grows long.
+ */
+#define PURGE_EVERY_S 60
+#define PURGE_CHUNK 20000
+
+static void purge_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	int64_t before = relay_wall_ms() - (int64_t)r->cfg->store.retention_ms;
+	struct store_op ops[2] = {
+		{ .kind = STORE_OP_PURGE, .u.purge = { before, PURGE_CHUNK } },
+		{ .kind = STORE_OP_AUDIT_PURGE, .u.purge = { before, PURGE_CHUNK } },
+	};
+	int rc = store_submit(r->store, ops, 2);
+	if (rc != 0)
+		log_error("store", "event=purge_failed error=\"%s\"", store_strerror(rc));
+}
+
 static int sessions_open(const struct relay *r)
 {
 	for (uint32_t i = 0; i < r->conns_cap; i++)
@@ -217,6 +239,10 @@ static int start(struct relay *r)
 	}
 	if (dispatch_init(r) != 0 || upstream_listen(r) != 0 || carrier_start(r) != 0)
 		return -1;
+	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
+	struct timeval every = { PURGE_EVERY_S, 0 };
+	if (!r->purge_ev || event_add(r->purge_ev, &every) != 0)
+		return -1;
 	return 0;
 }
 
@@ -240,6 +266,8 @@ static void stop(struct relay *r)
 		compliance_free(r->compliance);
 	if (r->store_ev)
 		event_free(r->store_ev);
+	if (r->purge_ev)
+		event_free(r->purge_ev);
 	for (int i = 0; i < 3; i++)
 		if (r->sig_ev[i])
 			event_free(r->sig_ev[i]);

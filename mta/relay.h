@@ -88,6 +88,7 @@ struct relay {
 	struct config *cfg;
 	struct store *store;
 	struct event *store_ev;
+	struct event *purge_ev;
 	struct event *dispatch_ev;
 	struct event *sig_ev[3];
 	struct evconnlistener **listeners;

@@ -68,6 +68,34 @@ def test_queued_message(port):
     c.close()
 
 
+def test_data_sm_and_multi(port):
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    text = b"a long text in one message_payload " * 10
+    body = (sc.cstr("") + bytes([1, 1]) + sc.cstr(SRC) + bytes([1, 1]) + sc.cstr(DST) +
+            bytes([0, 1, 0]) + struct.pack(">HH", 0x0424, len(text)) + text)
+    r = c.request(sc.DATA_SM, body)
+    check(r.status == 0 and len(r.message_id()) == 16, "data_sm with message_payload: stored, own id")
+    dests = b"".join(bytes([1, 1, 1]) + sc.cstr(d) for d in ("13105550001", "not-a-number", "13105550002"))
+    dests += bytes([2]) + sc.cstr("a-list")
+    body = (sc.cstr("") + bytes([1, 1]) + sc.cstr(SRC) + bytes([4]) + dests +
+            bytes([0, 0, 0]) + sc.cstr("") + sc.cstr("") + bytes([1, 0, 0, 0, 2]) + b"hi")
+    r = c.request(sc.SUBMIT_MULTI, body)
+    (mid,), pos = r.cstrings(1)
+    n = r.body[pos]
+    rest = r.body[pos + 1:]
+    bad = []
+    for _ in range(n):
+        end = rest.index(b"\0", 2)
+        bad.append((rest[2:end].decode(), struct.unpack(">I", rest[end + 1:end + 5])[0]))
+        rest = rest[end + 5:]
+    check(r.status == 0 and len(mid) == 16, "submit_multi: stored, the first id answered")
+    check(sorted(bad) == [("a-list", 0x34), ("not-a-number", 0x0B)],
+          "submit_multi: the bad number and the distribution list come back unsuccessful (%s)" % bad)
+    check(query_state(c, mid, )[2] == 0, "query_sm finds the first destination's message")
+    c.close()
+
+
 def test_bad_input(port):
     c = sc.Client(port)
     r = c.submit(SRC, DST, "x")
@@ -121,6 +149,7 @@ def run(tmp):
     test_auth(port)
     test_bind_limit(port)
     test_queued_message(port)
+    test_data_sm_and_multi(port)
     test_bad_input(port)
     test_window(port)
     check(d.stop() == 0, "smppd exits 0 on SIGTERM")

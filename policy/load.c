@@ -121,7 +121,7 @@ static int get_bool(struct ld *l, yaml_node_t *n, int *out)
 {
 	static const char *const names[] = { "false", "true", "no", "yes",
 		"off", "on" };
-	int i;
+	int i = 0;
 	if (get_enum(l, n, names, 6, "boolean", &i) < 0)
 		return -1;
 	*out = i & 1;
@@ -288,7 +288,7 @@ static int day_item(struct ld *l, yaml_node_t *n, void *obj)
 {
 	static const char *const names[] = { "sun", "mon", "tue", "wed",
 		"thu", "fri", "sat" };
-	int d;
+	int d = 0;
 	if (get_enum(l, n, names, 7, "weekday", &d) < 0)
 		return -1;
 	*(uint8_t *)obj |= (uint8_t)(1u << d);
@@ -450,7 +450,7 @@ static int c_status(struct ld *l, yaml_node_t *n, void *o)
 {
 	static const char *const names[] = { "pending", "approved",
 		"suspended", "rejected" };
-	int s;
+	int s = 0;
 	if (get_enum(l, n, names, 4, "campaign status", &s) < 0)
 		return -1;
 	((struct pol_campaign *)o)->status = (enum pol_status)s;

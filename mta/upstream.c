@@ -306,26 +306,42 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 	return SMPP_ESME_ROK;
 }
 
-static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg *m)
+/*
+ * Hand op to the store with a cookie that answers pdu when it is
+ * committed; if it cannot even be queued, answer ESME_RSYSERR now.
+ */
+static void submit_answered(struct conn *c, const struct smpp_pdu *pdu, enum pending_kind kind,
+    struct store_op *op, const char *lane, int64_t due_ms)
 {
-	struct pending *p = pending_get(c->relay, PENDING_SUBMIT_ACK);
-	if (!p || !dispatch_lane_name(c->relay, m->lane)) {
-		pending_put(p);
+	struct pending *p = pending_get(c->relay, kind);
+	if (!p) {
 		respond_status(c, pdu, SMPP_ESME_RSYSERR);
 		return;
 	}
 	p->conn = conn_ref(c);
 	p->sequence = pdu->sequence_number;
 	p->command_id = pdu->command_id;
-	p->lane = dispatch_lane_name(c->relay, m->lane);
-	p->due_ms = m->next_attempt_ms;
-	struct store_op op = { .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = m };
-	int rc = store_submit(c->relay->store, &op, 1);
+	p->lane = lane;
+	p->due_ms = due_ms;
+	op->cookie = p;
+	int rc = store_submit(c->relay->store, op, 1);
 	if (rc != 0) {
 		pending_put(p);
-		log_error("upstream", "event=enqueue_failed error=\"%s\"", store_strerror(rc));
+		log_error("upstream", "event=store_submit_failed command=%s error=\"%s\"",
+		    smpp_command_name(pdu->command_id), store_strerror(rc));
 		respond_status(c, pdu, SMPP_ESME_RSYSERR);
 	}
+}
+
+static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg *m)
+{
+	const char *lane = dispatch_lane_name(c->relay, m->lane);
+	if (!lane) {
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
+	}
+	struct store_op op = { .kind = STORE_OP_ENQUEUE, .u.msg = m };
+	submit_answered(c, pdu, PENDING_SUBMIT_ACK, &op, lane, m->next_attempt_ms);
 }
 
 static void on_submit(struct conn *c, const struct smpp_pdu *pdu)
@@ -421,19 +437,8 @@ static void on_cancel(struct conn *c, const struct smpp_pdu *pdu)
 		respond_status(c, pdu, SMPP_ESME_RCANCELFAIL);
 		return;
 	}
-	struct pending *p = pending_get(c->relay, PENDING_CANCEL);
-	if (!p) {
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
-		return;
-	}
-	p->conn = conn_ref(c);
-	p->sequence = pdu->sequence_number;
-	p->command_id = pdu->command_id;
-	struct store_op op = { .kind = STORE_OP_CANCEL, .cookie = p, .id = m.id };
-	if (store_submit(c->relay->store, &op, 1) != 0) {
-		pending_put(p);
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
-	}
+	struct store_op op = { .kind = STORE_OP_CANCEL, .id = m.id };
+	submit_answered(c, pdu, PENDING_CANCEL, &op, NULL, 0);
 }
 
 static void on_replace(struct conn *c, const struct smpp_pdu *pdu)
@@ -450,22 +455,11 @@ static void on_replace(struct conn *c, const struct smpp_pdu *pdu)
 		respond_status(c, pdu, SMPP_ESME_RINVEXPIRY);
 		return;
 	}
-	struct pending *p = pending_get(c->relay, PENDING_REPLACE);
-	if (!p) {
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
-		return;
-	}
-	p->conn = conn_ref(c);
-	p->sequence = pdu->sequence_number;
-	p->command_id = pdu->command_id;
-	struct store_op op = { .kind = STORE_OP_REPLACE, .cookie = p, .id = m.id };
+	struct store_op op = { .kind = STORE_OP_REPLACE, .id = m.id };
 	message_body(pdu, &op.u.replace.body, &op.u.replace.body_len);
 	op.u.replace.registered_delivery = pdu->registered_delivery;
 	op.u.replace.validity_ms = validity;
-	if (store_submit(c->relay->store, &op, 1) != 0) {
-		pending_put(p);
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
-	}
+	submit_answered(c, pdu, PENDING_REPLACE, &op, NULL, 0);
 }
 
 /* --- submit_multi ----------------------------------------------------- */

@@ -98,13 +98,15 @@ def read_port_line(proc, timeout=15):
 
 
 class Daemon:
-    def __init__(self, smppd, tmp, accounts=None, carriers=None, routes="", extra=""):
+    def __init__(self, smppd, tmp, accounts=None, carriers=None, routes="", extra="",
+                 map_size="256MiB"):
         self.smppd = smppd
         self.tmp = tmp
         self.accounts = accounts if accounts is not None else [dict(system_id="app1")]
         self.carriers = carriers or []
         self.routes = routes
         self.extra = extra
+        self.map_size = map_size
         self.proc = None
         self.port = None
         self.log = os.path.join(tmp, "smppd.log")
@@ -112,7 +114,7 @@ class Daemon:
         self.conf = os.path.join(tmp, "smppd.yaml")
 
     def yaml(self):
-        out = ["store:", "  path: %s" % os.path.join(self.tmp, "store"), "  map_size: 256MiB",
+        out = ["store:", "  path: %s" % os.path.join(self.tmp, "store"), "  map_size: %s" % self.map_size,
                "listeners:", "  - name: smpp", "    address: 127.0.0.1:0", "accounts:"]
         for a in self.accounts:
             out.append("  - system_id: %s" % a["system_id"])

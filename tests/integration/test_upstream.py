@@ -143,6 +143,38 @@ def test_window(port):
     c.close()
 
 
+def test_store_full(smppd, tmp):
+    d = harness.Daemon(smppd, os.path.join(tmp, "full"), map_size="1MiB")
+    os.makedirs(d.tmp)
+    port = d.start()
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    ids, full = [], None
+    for i in range(5000):
+        r = c.submit(SRC, "1310555%04d" % i, "fill the store %d " % i + "x" * 120)
+        if r.status != 0:
+            full = r.status
+            break
+        ids.append(r.message_id())
+    check(full == 0x14 and len(ids) > 100,
+          "a full store answers ESME_RMSGQFUL (after %d messages in 1 MiB)" % len(ids))
+    check(all(query_state(c, m)[0] == 0 for m in ids[::25]), "and every stored message is still there")
+    for m in ids[:50]:
+        c.cancel(m, SRC, "")
+    check(c.submit(SRC, "13105550000", "x").status in (0, 0x14),
+          "the session carries on after the store filled")
+    c.close()
+    check(d.stop() == 0, "smppd with a full store stops cleanly")
+    d2 = harness.Daemon(smppd, d.tmp, map_size="1MiB")
+    d2.log = d.log
+    port = d2.start()
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    check(all(query_state(c, m)[0] == 0 for m in ids[50::25]), "after a restart the stored messages are all there")
+    c.close()
+    d2.stop()
+
+
 def run(tmp):
     d = harness.Daemon(sys.argv[1], tmp, accounts=[dict(system_id="app1", max_binds=2, window=8)])
     port = d.start()
@@ -153,6 +185,7 @@ def run(tmp):
     test_bad_input(port)
     test_window(port)
     check(d.stop() == 0, "smppd exits 0 on SIGTERM")
+    test_store_full(sys.argv[1], tmp)
 
 
 harness.main(run)

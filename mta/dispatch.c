@@ -486,6 +486,29 @@ static int opted_out_since(struct relay *r, const struct store_msg *m)
 	return compliance_blocked(r->compliance, r->policy, brand, m->dst_addr) == 1;
 }
 
+/*
+ * A message queued in the day may come up at night (a carrier was down,
+ * a backlog): quiet hours hold it again until the window opens.  Keyword
+ * replies (no account) are answers the handset asked for and go at once.
+ */
+static int quiet_now(struct relay *r, const struct store_msg *m, struct flight *f)
+{
+	int64_t opens;
+	if (!r->policy || m->account[0] == 0)
+		return 0;
+	if (policy_window_open(r->policy, m->campaign, m->dst_addr, relay_wall_ms() / 1000, &opens))
+		return 0;
+	int64_t wait_ms = opens > 0 ? opens * 1000 - relay_wall_ms() : 24 * 3600 * 1000;
+	char id[STORE_MSGID_LEN + 1];
+	store_msgid_format(m->id, id);
+	log_info("policy", "event=defer id=%s campaign=%s to=%s rule=quiet_hours at=dispatch", id,
+	    m->campaign, m->dst_addr);
+	/* not an attempt; a validity that ends before the window opens expires */
+	requeue(r, f, wait_ms > 0 ? wait_ms : 1000, 0, 0);
+	flight_free(r->dispatch, f);
+	return 1;
+}
+
 static void dispatch_one(struct relay *r, const struct store_msg *m)
 {
 	struct dispatch *d = r->dispatch;
@@ -515,6 +538,8 @@ static void dispatch_one(struct relay *r, const struct store_msg *m)
 		flight_free(d, f);
 		return;
 	}
+	if (quiet_now(r, m, f))
+		return;
 	if (opted_out_since(r, m)) {
 		finish(r, f, STORE_REJECTED, SMPP_STAT_REJECTD, POLICY_ST_OPTED_OUT);
 		flight_free(d, f);

@@ -437,5 +437,8 @@ int policy_window_open(const struct policy *p, const char *campaign,
 		*opens = -1;
 		return 0;
 	}
+	if (c && (c->quiet_exempt >= 0 ? c->quiet_exempt :
+	    (int)((p->quiet_exempt >> c->use_case) & 1)))
+		return 1; /* exempt use case (2FA, ...): always open */
 	return quiet_open(p, c, d, numtab_state(p, d), now, opens);
 }

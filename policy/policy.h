@@ -186,7 +186,8 @@ int policy_number_zones(const struct policy *p, const char *number,
 int policy_zone_offset(const char *zone, int64_t t, int32_t *offset);
 
 /*
- * Quiet hours for a destination: returns 1 if the sending window (federal
+ * Quiet hours for a destination: returns 1 if the campaign's use case is
+ * exempt, or if the sending window (federal
  * default or campaign override, narrowed by the state's window) is open
  * in every zone of the number at `now`, else 0 with *opens set to the
  * first UTC second at which it is open in all of them (within 8 days;

@@ -107,7 +107,26 @@ def run(tmp):
     harness.wait_for(lambda: sum(1 for _ in open(seen_log)) >= 4, 20,
                      "the deferred message at the carrier in the morning")
     check(True, "at 09:00/10:00 New York time the deferred message reaches the carrier")
+    # Accepted in the day but still queued at night (the carrier was down):
+    # quiet hours hold it at dispatch too.
+    carrier.kill()
+    carrier.wait()
+    d.wait_log(r"event=unbound carrier=node", count=1)
+    c = sc.Client(d.port)
+    c.bind("transmitter", "app1", "secret1")
+    late = c.submit(NOTIFY, NYC, "Your statement is ready (2)")
+    check(late.status == 0, "in the day, with the carrier down: accepted and queued")
+    c.close()
     check(d.stop() == 0, "smppd stops again")
+    carrier = harness.spawn(["node", os.path.join(HERE, "node_peers.js"), mods, "carrier"],
+                            stdout=subprocess.PIPE, env=dict(os.environ, CARRIER_LOG=seen_log))
+    d.carriers[0]["port"] = harness.read_port_line(carrier)
+    os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(night + 86400)  # the next night
+    d.start()
+    d.wait_log(r"event=defer id=%s .*rule=quiet_hours at=dispatch" % late.message_id())
+    time.sleep(0.5)
+    check(sum(1 for _ in open(seen_log)) == 4, "the next night it is held again, not sent")
+    check(d.stop() == 0, "smppd stops a third time")
 
 
 harness.main(run)

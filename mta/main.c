@@ -218,9 +218,16 @@ static int start(struct relay *r)
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
+	int64_t now_us = (int64_t)relay_mono_ms() * 1000;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
-		r->accounts[i].cfg = &r->cfg->accounts[i];
-		r->accounts[i].index = (unsigned)i;
+		struct account_rt *a = &r->accounts[i];
+		a->cfg = &r->cfg->accounts[i];
+		a->index = (unsigned)i;
+		thr_gcra_init(&a->ingress);
+		/* a burst of a tenth of a second's worth, at least one */
+		double rate = a->cfg->ingress_rate;
+		if (rate > 0)
+			thr_gcra_set_rate(&a->ingress, rate, rate >= 10 ? (uint32_t)(rate / 10) : 1, now_us);
 	}
 	if (open_store(r) != 0)
 		return -1;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "mta/config.h"
+#include "mta/throttle.h"
 #include "smpp/pdu.h"
 #include "smpp/session.h"
 #include "store/store.h"
@@ -42,6 +43,7 @@ struct account_rt {
 	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
 	unsigned receipts_inflight;
 	int receipt_rescan;         /* an ack failed: walk from the start */
+	struct thr_gcra ingress;    /* cfg->ingress_rate over all sessions */
 };
 
 /* Per carrier, at run time. */

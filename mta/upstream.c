@@ -715,9 +715,24 @@ static void receipt_answered(struct conn *c, const struct smpp_event *ev)
 
 /* --- events ----------------------------------------------------------- */
 
+/* The account's ingress rate: a submit past it gets ESME_RTHROTTLED. */
+static int over_ingress(struct conn *c, uint32_t messages)
+{
+	struct account_rt *a = c->account;
+	if (!a || a->cfg->ingress_rate <= 0)
+		return 0;
+	return !thr_gcra_try_take(&a->ingress, messages, (int64_t)relay_mono_ms() * 1000);
+}
+
 static void on_request(struct conn *c, const struct smpp_event *ev)
 {
 	const struct smpp_pdu *pdu = ev->pdu;
+	uint32_t messages = pdu->command_id == SMPP_SUBMIT_MULTI ? pdu->number_of_dests : 1;
+	if ((pdu->command_id == SMPP_SUBMIT_SM || pdu->command_id == SMPP_DATA_SM ||
+	    pdu->command_id == SMPP_SUBMIT_MULTI) && over_ingress(c, messages)) {
+		respond_status(c, pdu, SMPP_ESME_RTHROTTLED);
+		return;
+	}
 	switch (pdu->command_id) {
 	case SMPP_SUBMIT_SM:
 	case SMPP_DATA_SM:

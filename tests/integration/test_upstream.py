@@ -8,6 +8,7 @@ bad input answered with the right status, and the per-session window.
 import os
 import socket
 import struct
+import time
 import sys
 
 sys.dont_write_bytecode = True
@@ -175,8 +176,25 @@ def test_store_full(smppd, tmp):
     d2.stop()
 
 
+def test_ingress_rate(port):
+    c = sc.Client(port)
+    c.bind("transmitter", "rated", "secret1")
+    t0 = time.time()
+    statuses = [c.submit(SRC, "1310555%04d" % i, "r%d" % i).status for i in range(60)]
+    took = time.time() - t0
+    ok, throttled = statuses.count(0), statuses.count(0x58)
+    check(throttled > 0 and ok + throttled == 60,
+          "an account at 20/s submitting flat out: %d accepted, %d ESME_RTHROTTLED in %.2fs"
+          % (ok, throttled, took))
+    check(ok <= 20 * took + 3, "no more accepted than the rate allows (generous: rate x time + burst)")
+    time.sleep(1.0)
+    check(c.submit(SRC, DST, "later").status == 0, "after a pause it is accepted again")
+    c.close()
+
+
 def run(tmp):
-    d = harness.Daemon(sys.argv[1], tmp, accounts=[dict(system_id="app1", max_binds=2, window=8)])
+    d = harness.Daemon(sys.argv[1], tmp, accounts=[dict(system_id="app1", max_binds=2, window=8),
+                                                 dict(system_id="rated", ingress_rate="20/s")])
     port = d.start()
     test_auth(port)
     test_bind_limit(port)
@@ -184,6 +202,7 @@ def run(tmp):
     test_data_sm_and_multi(port)
     test_bad_input(port)
     test_window(port)
+    test_ingress_rate(port)
     check(d.stop() == 0, "smppd exits 0 on SIGTERM")
     test_store_full(sys.argv[1], tmp)
 

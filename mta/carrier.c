@@ -211,6 +211,12 @@ int carrier_start(struct relay *r)
 		struct carrier_rt *cr = &r->carriers[i];
 		cr->cfg = &r->cfg->carriers[i];
 		cr->index = (unsigned)i;
+		thr_gcra_init(&cr->mps);
+		cr->limited = cr->cfg->max_mps > 0;
+		if (cr->limited) /* smooth: a burst of a tenth of a second, at least one */
+			thr_gcra_set_rate(&cr->mps, cr->cfg->max_mps,
+			    cr->cfg->max_mps >= 10 ? (uint32_t)(cr->cfg->max_mps / 10) : 1,
+			    (int64_t)relay_mono_ms() * 1000);
 		unsigned n = (unsigned)(cr->cfg->sessions > 0 ? cr->cfg->sessions : 1);
 		cr->n_slots = n;
 		cr->sessions = calloc(n, sizeof *cr->sessions);

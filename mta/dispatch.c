@@ -334,8 +334,28 @@ static int can_submit(const struct conn *c)
 	return c->bound && (st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_TRX);
 }
 
+static int64_t now_us(void)
+{
+	return (int64_t)relay_mono_ms() * 1000;
+}
+
+/* Submits the carrier's max_mps lets through right now (up to want). */
+static unsigned carrier_tokens(const struct carrier_rt *cr, unsigned want)
+{
+	if (!cr->limited)
+		return want;
+	struct thr_gcra probe = cr->mps;
+	int64_t now = now_us();
+	unsigned n = 0;
+	while (n < want && thr_gcra_try_take(&probe, 1, now))
+		n++;
+	return n;
+}
+
 static struct conn *session_with_room(struct carrier_rt *cr)
 {
+	if (carrier_tokens(cr, 1) == 0)
+		return NULL;
 	for (unsigned i = 0; i < cr->n_slots; i++) {
 		unsigned slot = (cr->next_slot + i) % cr->n_slots;
 		struct conn *c = cr->sessions[slot];
@@ -375,16 +395,33 @@ static unsigned free_capacity(struct relay *r)
 	unsigned room = 0;
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = &r->carriers[i];
+		unsigned carrier_room = 0;
 		for (unsigned s = 0; s < cr->n_slots; s++) {
 			struct conn *c = cr->sessions[s];
 			if (!c || !can_submit(c))
 				continue;
 			uint32_t out = smpp_session_outstanding(c->sess);
 			if (out < (uint32_t)cr->cfg->window)
-				room += (uint32_t)cr->cfg->window - out;
+				carrier_room += (uint32_t)cr->cfg->window - out;
 		}
+		room += carrier_tokens(cr, carrier_room);
 	}
 	return room;
+}
+
+/* Microseconds until a rate-limited carrier with a bind has a token, or -1. */
+static int64_t next_token_wait(struct relay *r)
+{
+	int64_t best = -1, now = now_us();
+	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
+		struct carrier_rt *cr = &r->carriers[i];
+		if (!cr->limited || cr->bound == 0)
+			continue;
+		int64_t at = thr_gcra_next_allowed(&cr->mps, 1, now);
+		if (at != THR_NEVER && (best < 0 || at - now < best))
+			best = at - now;
+	}
+	return best;
 }
 
 static enum smpp_form form_of(uint8_t data_coding)
@@ -552,6 +589,8 @@ static void dispatch_one(struct relay *r, const struct store_msg *m)
 		return;
 	}
 	f->carrier = c->carrier;
+	if (c->carrier->limited)
+		thr_gcra_try_take(&c->carrier->mps, 1, now_us()); /* session_with_room saw it */
 	int parts = send_parts(r, c, m, f);
 	if (parts < 0) {
 		requeue(r, f, THROTTLE_RETRY_MS, 0, 0);
@@ -590,9 +629,12 @@ static void arm_timer(struct relay *r, int64_t now)
 	if (earliest < 0)
 		return;
 	int64_t wait = earliest > now ? earliest - now : 0;
-	/* With no carrier capacity, poll gently; capacity events kick us anyway. */
-	if (wait < 50 && free_capacity(r) == 0)
-		wait = 50;
+	/* With no carrier capacity, poll gently (capacity events kick us
+	 * anyway), or wake when a rate-limited carrier has its next token. */
+	if (wait < 50 && free_capacity(r) == 0) {
+		int64_t token = next_token_wait(r);
+		wait = token >= 0 && token / 1000 < 50 ? token / 1000 + 1 : 50;
+	}
 	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
 	event_add(d->timer, &tv);
 }

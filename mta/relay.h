@@ -57,6 +57,8 @@ struct carrier_rt {
 	void *retry_args;
 	unsigned bound;             /* sessions bound now */
 	unsigned next_slot;         /* round robin */
+	struct thr_gcra mps;        /* cfg->max_mps over all binds */
+	int limited;                /* max_mps set */
 };
 
 struct conn {

@@ -27,13 +27,13 @@ def carrier(smppsim, *flags):
     return p, harness.read_port_line(p)
 
 
-def daemon(smppd, tmp, name, cport, window=50, sessions=2):
+def daemon(smppd, tmp, name, cport, window=50, sessions=2, **carrier_extra):
     d = os.path.join(tmp, name)
     os.makedirs(d)
     dm = harness.Daemon(smppd, d, accounts=[dict(system_id="app1", window=64)],
                         carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                        window=window, sessions=sessions,
-                                       reconnect="{initial: 100ms, max: 1s}")])
+                                       reconnect="{initial: 100ms, max: 1s}", **carrier_extra)])
     dm.start()
     dm.wait_log(r"event=bound carrier=sim")
     return dm
@@ -134,12 +134,36 @@ def test_validity(smppd, smppsim, tmp):
     cp.terminate()
 
 
+def test_carrier_mps(smppd, smppsim, tmp):
+    log = os.path.join(tmp, "mps.log")
+    cp, cport = carrier(smppsim, "--log-submits", log)
+    d = daemon(smppd, tmp, "mps", cport, max_mps="20/s")
+    out = app(smppsim, d.port, "--count", "100", "--window", "100", "--dst-range", "100")
+    check(out["accepted"] == 100, "100 submits accepted at once")
+
+    def times():
+        try:
+            with open(log) as f:
+                return [int(l.split()[0]) for l in f if l.strip()]
+        except OSError:
+            return []
+    t = harness.wait_for(lambda: len(times()) >= 100 and times(), 30, "100 submits at the carrier")
+    t.sort()
+    worst = max(sum(1 for u in t if s <= u < s + 1000) for s in t)
+    span = (t[-1] - t[0]) / 1000.0
+    check(worst <= 22, "max_mps 20/s: at most %d submits in any second (20 + a burst of 2)" % worst)
+    check(span >= 4.0, "100 messages at 20/s take %.1f s (>= 4.0)" % span)
+    d.stop()
+    cp.terminate()
+
+
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
     test_store_and_forward(smppd, smppsim, tmp)
     test_disconnects(smppd, smppsim, tmp)
     test_error_mix(smppd, smppsim, tmp)
     test_validity(smppd, smppsim, tmp)
+    test_carrier_mps(smppd, smppsim, tmp)
 
 
 harness.main(run)

@@ -42,6 +42,9 @@
 struct lane {
 	char *name;
 	int64_t due_ms;      /* earliest work, -1: none known */
+	struct thr_gcra tpm; /* the campaign's per_minute, if it has one */
+	uint32_t per_minute; /* what tpm was set from; 0: unlimited */
+	const struct policy *limits_of; /* the policy tpm was read from */
 	struct lane *next;
 };
 
@@ -601,6 +604,45 @@ static void dispatch_one(struct relay *r, const struct store_msg *m)
 	conn_flush(c);
 }
 
+/*
+ * The campaign's messages per minute (10DLC TPM), read from the policy the
+ * first time and again after a reload, kept across reloads (set_limit
+ * re-times, it does not refill).  Returns how many of want may go now.
+ */
+static unsigned lane_tokens(struct relay *r, struct lane *l, unsigned want)
+{
+	if (l->limits_of != r->policy) {
+		uint32_t pm = policy_campaign_per_minute(r->policy, l->name);
+		if (pm != l->per_minute) {
+			if (l->per_minute == 0)
+				thr_gcra_init(&l->tpm);
+			if (pm)
+				thr_gcra_set_limit(&l->tpm, pm, 60 * 1000000LL, pm >= 600 ? pm / 600 : 1,
+				    now_us());
+			l->per_minute = pm;
+		}
+		l->limits_of = r->policy;
+	}
+	if (l->per_minute == 0)
+		return want;
+	struct thr_gcra probe = l->tpm;
+	unsigned n = 0;
+	int64_t now = now_us();
+	while (n < want && thr_gcra_try_take(&probe, 1, now))
+		n++;
+	return n;
+}
+
+/* When the lane's limiter has its next token, in wall-clock ms. */
+static int64_t lane_next_token_ms(const struct lane *l)
+{
+	int64_t now = now_us();
+	int64_t at = thr_gcra_next_allowed(&l->tpm, 1, now);
+	if (at == THR_NEVER)
+		return relay_wall_ms() + 60000;
+	return relay_wall_ms() + (at - now) / 1000 + 1;
+}
+
 static struct lane *next_due_lane(struct dispatch *d, int64_t now)
 {
 	struct lane *start = d->cursor ? d->cursor : d->lanes;
@@ -649,6 +691,11 @@ static void run(struct relay *r)
 		if (!l)
 			break;
 		size_t want = room < CLAIM_BATCH ? room : CLAIM_BATCH;
+		want = lane_tokens(r, l, (unsigned)want);
+		if (want == 0) {
+			l->due_ms = lane_next_token_ms(l); /* paced: back when a token is due */
+			continue;
+		}
 		int64_t next_due = -1;
 		int n = store_claim_due(r->store, l->name, now, d->claimed, want, d->claim_buf,
 		    sizeof d->claim_buf, &next_due);
@@ -660,6 +707,8 @@ static void run(struct relay *r)
 		}
 		if ((size_t)n < want)
 			l->due_ms = next_due;
+		for (int i = 0; l->per_minute && i < n; i++)
+			thr_gcra_try_take(&l->tpm, 1, now_us()); /* lane_tokens saw them */
 		for (int i = 0; i < n; i++)
 			dispatch_one(r, &d->claimed[i]);
 		room = free_capacity(r);

@@ -425,6 +425,14 @@ int policy_number_zones(const struct policy *p, const char *number,
 	return (int)n;
 }
 
+uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign)
+{
+	for (unsigned i = 0; p && campaign && i < p->ncampaigns; i++)
+		if (strcmp(p->campaigns[i].id, campaign) == 0)
+			return p->campaigns[i].per_minute;
+	return 0;
+}
+
 int policy_window_open(const struct policy *p, const char *campaign,
     const char *number, int64_t now, int64_t *opens)
 {

@@ -170,6 +170,9 @@ int policy_optout_global(const struct policy *p);
 int policy_campaign_of(const struct policy *p, const char *source,
     const char **campaign, const char **brand, const char **use_case);
 
+/* The campaign's per_minute limit (messages per minute), 0 if none. */
+uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign);
+
 /* ---- numbers and quiet hours ----------------------------------------- */
 
 #define POLICY_MAX_ZONES 48

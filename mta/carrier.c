@@ -30,6 +30,29 @@ struct retry_arg {
 
 static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot);
 
+uint32_t carrier_burst(double mps)
+{
+	return mps >= 10 ? (uint32_t)(mps / 10) : 1;
+}
+
+/*
+ * Carrier feedback: ESME_RTHROTTLED and ESME_RMSGQFUL halve the carrier's
+ * rate, clean answers bring it back towards max_mps (AIMD).
+ */
+void carrier_feedback(struct carrier_rt *cr, uint32_t status)
+{
+	if (!cr->limited)
+		return;
+	int64_t now = (int64_t)relay_mono_ms() * 1000;
+	int moved = thr_aimd_feedback(&cr->aimd, status, now);
+	if (moved == 0)
+		return;
+	double rate = thr_aimd_rate(&cr->aimd);
+	thr_gcra_set_rate(&cr->mps, rate, carrier_burst(rate), now);
+	log_info("carrier", "event=carrier_rate carrier=%s mps=%.1f reason=%s", cr->cfg->name, rate,
+	    moved < 0 ? "throttled" : "recovering");
+}
+
 static uint64_t backoff_ms(const struct carrier_rt *cr, unsigned failures)
 {
 	uint64_t wait = cr->cfg->reconnect_initial_ms ? cr->cfg->reconnect_initial_ms : 1000;
@@ -213,10 +236,13 @@ int carrier_start(struct relay *r)
 		cr->index = (unsigned)i;
 		thr_gcra_init(&cr->mps);
 		cr->limited = cr->cfg->max_mps > 0;
-		if (cr->limited) /* smooth: a burst of a tenth of a second, at least one */
-			thr_gcra_set_rate(&cr->mps, cr->cfg->max_mps,
-			    cr->cfg->max_mps >= 10 ? (uint32_t)(cr->cfg->max_mps / 10) : 1,
-			    (int64_t)relay_mono_ms() * 1000);
+		if (cr->limited) { /* smooth: a burst of a tenth of a second, at least one */
+			int64_t now = (int64_t)relay_mono_ms() * 1000;
+			thr_gcra_set_rate(&cr->mps, cr->cfg->max_mps, carrier_burst(cr->cfg->max_mps), now);
+			/* halve on throttling (floor a tenth), +5% of max a second back */
+			thr_aimd_init(&cr->aimd, cr->cfg->max_mps, cr->cfg->max_mps / 10, 0.5,
+			    cr->cfg->max_mps / 20, 1000000, now);
+		}
 		unsigned n = (unsigned)(cr->cfg->sessions > 0 ? cr->cfg->sessions : 1);
 		cr->n_slots = n;
 		cr->sessions = calloc(n, sizeof *cr->sessions);

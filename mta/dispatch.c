@@ -838,6 +838,7 @@ void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev)
 	if (!f)
 		return;
 	const char *cid = ev->pdu && ev->pdu->message_id ? ev->pdu->message_id : "";
+	carrier_feedback(c->carrier, ev->status);
 	flight_answer(r, f, (unsigned)(ev->cookie & 0xff), ev->status, cid);
 	if (answer_kind(ev->status) == ANSWER_THROTTLE)
 		log_info("dispatch", "event=carrier_throttled carrier=%s status=%s",

@@ -58,6 +58,7 @@ struct carrier_rt {
 	unsigned bound;             /* sessions bound now */
 	unsigned next_slot;         /* round robin */
 	struct thr_gcra mps;        /* cfg->max_mps over all binds */
+	struct thr_aimd aimd;       /* slows mps down on 0x58/0x14, back up on success */
 	int limited;                /* max_mps set */
 };
 
@@ -148,6 +149,8 @@ int carrier_start(struct relay *r);
 void carrier_connected(struct conn *c);
 void carrier_stop(struct relay *r);
 void carrier_free(struct relay *r);
+void carrier_feedback(struct carrier_rt *cr, uint32_t status);
+uint32_t carrier_burst(double mps);
 void carrier_event(struct conn *c, const struct smpp_event *ev);
 void carrier_closed(struct conn *c);
 void carrier_completion(struct relay *r, const struct store_completion *sc);

@@ -157,6 +157,22 @@ def test_carrier_mps(smppd, smppsim, tmp):
     cp.terminate()
 
 
+def test_aimd(smppd, smppsim, tmp):
+    log = os.path.join(tmp, "aimd.log")
+    cp, cport = carrier(smppsim, "--error", "0x58=10%", "--seed", "5", "--log-submits", log)
+    d = daemon(smppd, tmp, "aimd", cport, max_mps="100/s")
+    out = app(smppsim, d.port, "--count", "400", "--window", "100", "--dst-range", "400",
+              "--registered-delivery", "1", "--wait-receipts", "60")
+    check(receipts_of(out) == 400, "400 messages through a carrier answering 10% 0x58: all delivered")
+    fell = d.grep(r"event=carrier_rate carrier=sim mps=(\S+) reason=throttled")
+    rose = d.grep(r"event=carrier_rate carrier=sim mps=(\S+) reason=recovering")
+    check(fell and float(fell[0].group(1)) == 50.0,
+          "the first 0x58 halves the carrier's rate (100 -> %s/s)" % (fell[0].group(1) if fell else "-"))
+    check(bool(rose), "clean answers bring it back up (%d steps)" % len(rose))
+    d.stop()
+    cp.terminate()
+
+
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
     test_store_and_forward(smppd, smppsim, tmp)
@@ -164,6 +180,7 @@ def run(tmp):
     test_error_mix(smppd, smppsim, tmp)
     test_validity(smppd, smppsim, tmp)
     test_carrier_mps(smppd, smppsim, tmp)
+    test_aimd(smppd, smppsim, tmp)
 
 
 harness.main(run)

@@ -425,22 +425,78 @@ int policy_number_zones(const struct policy *p, const char *number,
 	return (int)n;
 }
 
+const struct pol_campaign *campaign_by_id(const struct policy *p,
+    const char *id)
+{
+	if (p == NULL || id == NULL)
+		return NULL;
+	int32_t i = strset_get(&p->campaign_ids, id, strlen(id));
+	return i < 0 ? NULL : &p->campaigns[i];
+}
+
 uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign)
 {
-	for (unsigned i = 0; p && campaign && i < p->ncampaigns; i++)
-		if (strcmp(p->campaigns[i].id, campaign) == 0)
-			return p->campaigns[i].per_minute;
+	const struct pol_campaign *c = campaign_by_id(p, campaign);
+	return c ? c->per_minute : 0;
+}
+
+/* Urgent use cases first, conversations next, promotions last. */
+static unsigned default_priority(int use_case)
+{
+	const char *uc = use_case_names[use_case];
+	if (!strcmp(uc, "2FA") || !strcmp(uc, "FRAUD_ALERT")
+	    || !strcmp(uc, "SECURITY_ALERT") || !strcmp(uc, "EMERGENCY"))
+		return 0;
+	if (!strcmp(uc, "MARKETING") || !strcmp(uc, "MIXED")
+	    || !strcmp(uc, "POLITICAL") || !strcmp(uc, "POLLING_VOTING"))
+		return 4;
+	return 2;
+}
+
+int policy_campaign_limits(const struct policy *p, const char *campaign,
+    struct policy_limits *out)
+{
+	const struct pol_campaign *c = campaign_by_id(p, campaign);
+	*out = (struct policy_limits){ .priority = POLICY_PRIORITY_DEFAULT,
+		.weight = 1 };
+	if (c == NULL)
+		return -1;
+	const struct pol_brand *b = &p->brands[c->brand];
+	out->per_minute = c->per_minute;
+	out->priority = c->priority >= 0 ? (unsigned)c->priority
+	    : default_priority(c->use_case);
+	out->weight = c->weight ? c->weight : 1;
+	out->brand = b->name;
+	out->daily_cap = b->daily_cap;
+	out->cap_reset_min = b->cap_reset_min;
 	return 0;
+}
+
+static enum pol_number_kind number_kind(const char *digits)
+{
+	size_t len = strlen(digits);
+	if (len == 5 || len == 6)
+		return NUM_SHORT_CODE;
+	return toll_free(digits) ? NUM_TOLL_FREE : NUM_LONG_CODE;
+}
+
+double policy_number_mps(const struct policy *p, const char *source)
+{
+	char d[24];
+	if (p == NULL || !digits_of(source, d, sizeof(d)))
+		return 0;
+	int32_t ci = strset_get(&p->numbers, d, strlen(d));
+	if (ci < 0)
+		return 0;
+	const struct pol_campaign *c = &p->campaigns[ci];
+	return c->number_mps > 0 ? c->number_mps : p->number_mps[number_kind(d)];
 }
 
 int policy_window_open(const struct policy *p, const char *campaign,
     const char *number, int64_t now, int64_t *opens)
 {
 	char d[24];
-	const struct pol_campaign *c = NULL;
-	for (unsigned i = 0; campaign && i < p->ncampaigns; i++)
-		if (strcmp(p->campaigns[i].id, campaign) == 0)
-			c = &p->campaigns[i];
+	const struct pol_campaign *c = campaign_by_id(p, campaign);
 	if (!digits_of(number, d, sizeof(d))) {
 		*opens = -1;
 		return 0;

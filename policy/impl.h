@@ -61,12 +61,16 @@ struct pol_window {
 	uint8_t days;             /* bit d set: sending allowed on weekday d (0 = Sunday) */
 };
 
+/* What a sending number is, read from its digits. */
+enum pol_number_kind { NUM_LONG_CODE, NUM_TOLL_FREE, NUM_SHORT_CODE };
+
 enum pol_status { CS_PENDING, CS_APPROVED, CS_SUSPENDED, CS_REJECTED };
 enum pol_footer { FOOT_NEVER, FOOT_ALWAYS, FOOT_INTERVAL };
 
 struct pol_brand {
 	const char *name, *prefix, *tier;
 	uint32_t daily_cap;
+	int32_t cap_reset_min;    /* minutes after midnight US Pacific */
 	int add_prefix;           /* prepend prefix on first contact */
 	const char *reply[4];     /* by enum policy_mo */
 };
@@ -79,6 +83,9 @@ struct pol_campaign {
 	int consent_required;
 	int toll_free_verified;
 	uint32_t per_minute;
+	int priority;             /* 0 first .. 7; -1: from the use case */
+	uint32_t weight;          /* DRR weight; 0: 1 */
+	double number_mps;        /* per sending number; 0: by number kind */
 	enum pol_footer footer;
 	const char *footer_text;
 	int64_t footer_interval;
@@ -130,6 +137,8 @@ struct policy {
 	struct pol_campaign *campaigns;
 	unsigned ncampaigns;
 	struct strset numbers;    /* normalized source -> campaign */
+	struct strset campaign_ids; /* id -> index in campaigns */
+	double number_mps[3];     /* by enum pol_number_kind */
 	int optout_global;        /* opt-out scope */
 
 	struct strset keywords;   /* normalized keyword -> enum policy_mo */
@@ -165,6 +174,10 @@ struct policy {
 	struct strset area_state; /* "1NPA" -> index in states */
 	char (*states)[3];
 };
+
+/* The campaign with this id, or NULL (check.c). */
+const struct pol_campaign *campaign_by_id(const struct policy *p,
+    const char *id);
 
 /* numtab.c */
 int numtab_load(struct policy *p, const char *tzpath, const char *statepath,

@@ -144,6 +144,21 @@ static int get_u32(struct ld *l, yaml_node_t *n, unsigned long min,
 	return 0;
 }
 
+/* A rate per second: "1", "1.25", "0.25"; above 0, at most max. */
+static int get_rate(struct ld *l, yaml_node_t *n, double max, double *out)
+{
+	if (want(l, n, YAML_SCALAR_NODE, "a rate") < 0)
+		return -1;
+	const char *s = sval(n);
+	char *end;
+	double v = strtod(s, &end);
+	if (!isdigit((unsigned char)*s) || *end != '\0' || !(v > 0) || v > max)
+		return fail(l, n, "bad rate \"%s\": expected a number of messages "
+		    "per second above 0 and at most %g", s, max);
+	*out = v;
+	return 0;
+}
+
 /* "90s", "15m", "24h", "30d", "500ms"; ms allowed only where asked. */
 static int get_duration_ms(struct ld *l, yaml_node_t *n, int64_t *ms)
 {
@@ -381,6 +396,17 @@ static int b_cap(struct ld *l, yaml_node_t *n, void *o)
 {
 	return get_u32(l, n, 1, 100000000, &((struct pol_brand *)o)->daily_cap);
 }
+static int b_cap_reset(struct ld *l, yaml_node_t *n, void *o)
+{
+	int min;
+	if (want(l, n, YAML_SCALAR_NODE, "a time") < 0)
+		return -1;
+	if (strlen(sval(n)) != 5 || parse_hhmm(sval(n), &min) < 0 || min >= 1440)
+		return fail(l, n, "bad daily_cap_reset \"%s\": expected HH:MM "
+		    "(US Pacific time), e.g. 00:00", sval(n));
+	((struct pol_brand *)o)->cap_reset_min = min;
+	return 0;
+}
 static int r_optout(struct ld *l, yaml_node_t *n, void *o)
 {
 	return get_str(l, n, &((const char **)o)[POLICY_MO_OPTOUT]);
@@ -408,7 +434,7 @@ static int brand_item(struct ld *l, yaml_node_t *n, void *o)
 		{ "name", b_name, 1 }, { "sender_prefix", b_prefix, 0 },
 		{ "add_prefix", b_add_prefix, 0 }, { "vetting_tier", b_tier, 0 },
 		{ "daily_cap", b_cap, 0 }, { "replies", b_replies, 0 },
-		{ NULL, NULL, 0 },
+		{ "daily_cap_reset", b_cap_reset, 0 }, { NULL, NULL, 0 },
 	};
 	struct pol_brand *b = &l->p->brands[l->p->nbrands];
 	b->add_prefix = 1;
@@ -426,11 +452,12 @@ static int brand_item(struct ld *l, yaml_node_t *n, void *o)
 static int c_id(struct ld *l, yaml_node_t *n, void *o)
 {
 	struct pol_campaign *c = o;
+	int32_t old;
 	if (get_str(l, n, &c->id) < 0)
 		return -1;
-	for (struct pol_campaign *x = l->p->campaigns; x < c; x++)
-		if (strcmp(x->id, c->id) == 0)
-			return fail(l, n, "campaign id \"%s\" used twice", c->id);
+	if (strset_put(l->a, &l->p->campaign_ids, c->id, strlen(c->id),
+	    (int32_t)(c - l->p->campaigns), &old))
+		return fail(l, n, "campaign id \"%s\" used twice", c->id);
 	return 0;
 }
 static int c_brand(struct ld *l, yaml_node_t *n, void *o)
@@ -472,6 +499,22 @@ static int c_tfv(struct ld *l, yaml_node_t *n, void *o)
 static int c_per_minute(struct ld *l, yaml_node_t *n, void *o)
 {
 	return get_u32(l, n, 1, 1000000, &((struct pol_campaign *)o)->per_minute);
+}
+static int c_priority(struct ld *l, yaml_node_t *n, void *o)
+{
+	uint32_t v;
+	if (get_u32(l, n, 0, 7, &v) < 0)
+		return -1;
+	((struct pol_campaign *)o)->priority = (int)v;
+	return 0;
+}
+static int c_weight(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_u32(l, n, 1, 1000, &((struct pol_campaign *)o)->weight);
+}
+static int c_number_mps(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_rate(l, n, 100000, &((struct pol_campaign *)o)->number_mps);
 }
 static int c_descr(struct ld *l, yaml_node_t *n, void *o)
 {
@@ -567,12 +610,15 @@ static int campaign_item(struct ld *l, yaml_node_t *n, void *o)
 		{ "numbers", c_numbers, 1 }, { "consent_required", c_consent, 0 },
 		{ "toll_free_verified", c_tfv, 0 },
 		{ "per_minute", c_per_minute, 0 }, { "footer", c_footer, 0 },
+		{ "priority", c_priority, 0 }, { "weight", c_weight, 0 },
+		{ "number_mps", c_number_mps, 0 },
 		{ "quiet_hours", c_quiet, 0 }, { "description", c_descr, 0 },
 		{ NULL, NULL, 0 },
 	};
 	struct pol_campaign *c = &l->p->campaigns[l->p->ncampaigns];
 	l->cur_campaign = l->p->ncampaigns;
 	c->quiet_exempt = -1;
+	c->priority = -1;
 	c->footer = (enum pol_footer)-1;
 	if (walk_map(l, n, f, c, "campaign") < 0)
 		return -1;
@@ -1055,12 +1101,13 @@ static int hook_item(struct ld *l, yaml_node_t *n, void *o)
 /* ---- top level ---------------------------------------------------------- */
 
 enum { S_VERSION, S_SCOPE, S_TABLES, S_BRANDS, S_CAMPAIGNS, S_KEYWORDS,
-	S_CONTENT, S_SEGMENTS, S_CAPS, S_QUIET, S_MONITORS, S_HOOKS, S_COUNT };
+	S_CONTENT, S_SEGMENTS, S_CAPS, S_QUIET, S_MONITORS, S_HOOKS,
+	S_THROUGHPUT, S_COUNT };
 
 static const char *const section_names[S_COUNT] = {
 	"version", "opt_out_scope", "number_tables", "brands", "campaigns",
 	"keywords", "content", "segment_limit", "frequency_caps", "quiet_hours",
-	"monitors", "hooks",
+	"monitors", "hooks", "throughput",
 };
 
 /* Allocates an array sized by a list section, with a limit. */
@@ -1156,6 +1203,40 @@ static int load_rules(struct ld *l)
 	return 0;
 }
 
+static int nm_long(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_rate(l, n, 100000, &((double *)o)[NUM_LONG_CODE]);
+}
+static int nm_toll_free(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_rate(l, n, 100000, &((double *)o)[NUM_TOLL_FREE]);
+}
+static int nm_short(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_rate(l, n, 100000, &((double *)o)[NUM_SHORT_CODE]);
+}
+static int tp_number_mps(struct ld *l, yaml_node_t *n, void *o)
+{
+	static const struct field f[] = {
+		{ "long_code", nm_long, 0 }, { "toll_free", nm_toll_free, 0 },
+		{ "short_code", nm_short, 0 }, { NULL, NULL, 0 },
+	};
+	return walk_map(l, n, f, o, "number_mps");
+}
+
+/* Throughput defaults the dispatcher reads (campaign and brand limits
+ * live with the campaign and the brand). */
+static int load_throughput(struct ld *l)
+{
+	static const struct field f[] = {
+		{ "number_mps", tp_number_mps, 0 }, { NULL, NULL, 0 },
+	};
+	if (l->sec[S_THROUGHPUT] == NULL)
+		return 0;
+	return walk_map(l, l->sec[S_THROUGHPUT], f, l->p->number_mps,
+	    "throughput");
+}
+
 struct tables {
 	yaml_node_t *tz, *states;
 };
@@ -1243,7 +1324,7 @@ static int load_document(struct ld *l)
 	l->root = root;
 	if (scan_top(l, root) < 0 || load_scalars(l) < 0
 	    || load_brands_campaigns(l) < 0 || load_keywords_content(l) < 0
-	    || load_rules(l) < 0)
+	    || load_rules(l) < 0 || load_throughput(l) < 0)
 		return -1;
 	return load_tables(l);
 }
@@ -1257,6 +1338,10 @@ static struct policy *policy_new(void)
 	p->segment_limit = 10;
 	p->quiet_default = (struct pol_window){ 8 * 60, 21 * 60, 0x7f };
 	p->quiet_exempt = 1u << 0;  /* 2FA */
+	/* COMPLIANCE.md: 10DLC about 1, toll-free 3, short code 100 */
+	p->number_mps[NUM_LONG_CODE] = 1;
+	p->number_mps[NUM_TOLL_FREE] = 3;
+	p->number_mps[NUM_SHORT_CODE] = 100;
 	return p;
 }
 

@@ -173,6 +173,36 @@ int policy_campaign_of(const struct policy *p, const char *source,
 /* The campaign's per_minute limit (messages per minute), 0 if none. */
 uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign);
 
+/* ---- throughput -------------------------------------------------------- */
+
+#define POLICY_PRIORITY_DEFAULT 3  /* for traffic no campaign names */
+
+/* What the dispatcher paces a campaign's messages by. */
+struct policy_limits {
+	uint32_t per_minute;      /* campaign segments per minute, 0: none */
+	unsigned priority;        /* 0 (served first) .. 7: `priority`, else
+	                           * from the use case: 2FA and alerts 0,
+	                           * marketing, mixed, political, polling 4,
+	                           * the rest 2 */
+	uint32_t weight;          /* share within its priority, >= 1 */
+	const char *brand;        /* NULL when the campaign is unknown */
+	uint32_t daily_cap;       /* the brand's segments per day, 0: none */
+	int32_t cap_reset_min;    /* reset, minutes after midnight US Pacific */
+};
+
+/* 0 with the campaign's limits; -1 with defaults (nothing limited,
+ * POLICY_PRIORITY_DEFAULT) when no campaign has that id. */
+int policy_campaign_limits(const struct policy *p, const char *campaign,
+    struct policy_limits *out);
+
+/*
+ * Messages per second a registered source number may send, over all the
+ * campaigns and carriers it is used with: the campaign's number_mps, else
+ * throughput.number_mps by kind (long code 1, toll-free 3, short code 100
+ * by default).  0 when the number is not registered (no limit known).
+ */
+double policy_number_mps(const struct policy *p, const char *source);
+
 /* ---- numbers and quiet hours ----------------------------------------- */
 
 #define POLICY_MAX_ZONES 48

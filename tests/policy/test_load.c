@@ -148,6 +148,18 @@ static const struct bad bad_cases[] = {
 	  "    - name: b\n      words: [Beer]\n", ":15: \"Beer\" is already in lexicon \"a\"" },
 	{ BASE "opt_out_scope: everyone\n", ":10: bad opt-out scope \"everyone\"" },
 	{ BASE "version: 2\n", ":10: 2 is out of range 1..1" },
+	{ BASE "    priority: 9\n", ":10: 9 is out of range 0..7" },
+	{ BASE "    weight: 0\n", ":10: 0 is out of range 1..1000" },
+	{ BASE "    number_mps: fast\n", ":10: bad rate \"fast\"" },
+	{ BASE "    number_mps: 0\n", ":10: bad rate \"0\"" },
+	{ BASE "throughput:\n  number_mps:\n    long_code: -1\n", ":12: bad rate \"-1\"" },
+	{ BASE "throughput:\n  number_mps:\n    landline: 1\n",
+	  ":12: unknown key \"landline\" in number_mps" },
+	{ BASE "throughput:\n  per_second: 1\n", ":11: unknown key \"per_second\" in throughput" },
+	{ "brands:\n  - name: B\n    add_prefix: no\n    daily_cap_reset: \"24:00\"\n",
+	  ":4: bad daily_cap_reset \"24:00\"" },
+	{ "brands:\n  - name: B\n    add_prefix: no\n    daily_cap: 0\n",
+	  ":4: 0 is out of range 1..100000000" },
 	{ BASE "brands: again\n", ":10: key \"brands\" repeated" },
 	{ "version: 1\n", ":1: the policy needs \"brands\"" },
 	{ "brands:\n  - name: B\n    add_prefix: no\n", ":1: the policy needs \"campaigns\"" },
@@ -169,6 +181,56 @@ static void test_bad_inputs(void)
 			    i, rc, err, bad_cases[i].want);
 		policy_unref(p);
 	}
+}
+
+static void test_limits(void)
+{
+	struct policy *p = NULL;
+	char err[512] = "";
+	struct policy_limits lim;
+	int rc = load_text("brands:\n  - name: B\n    add_prefix: no\n"
+	    "    daily_cap: 2000\n    daily_cap_reset: \"01:30\"\n"
+	    "campaigns:\n"
+	    "  - {id: OTP, brand: B, status: approved, use_case: 2FA,\n"
+	    "     numbers: [\"+12025550101\", \"+18885550100\", \"55512\"]}\n"
+	    "  - {id: MKT, brand: B, status: approved, use_case: MARKETING,\n"
+	    "     per_minute: 240, weight: 5, number_mps: 0.5,\n"
+	    "     numbers: [\"+12025550102\"]}\n"
+	    "  - {id: CARE, brand: B, status: approved, use_case: CUSTOMER_CARE,\n"
+	    "     priority: 1, numbers: [\"+12025550103\"]}\n"
+	    "throughput:\n  number_mps: {toll_free: 2.5}\n", &p, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
+	if (rc) {
+		printf("# %s\n", err);
+		return;
+	}
+	CHECK_EQ_INT(policy_campaign_limits(p, "OTP", &lim), 0);
+	CHECK_EQ_INT(lim.priority, 0);
+	CHECK_EQ_INT(lim.weight, 1);
+	CHECK_EQ_INT(lim.per_minute, 0);
+	CHECK_EQ_STR(lim.brand, "B");
+	CHECK_EQ_INT(lim.daily_cap, 2000);
+	CHECK_EQ_INT(lim.cap_reset_min, 90);
+	CHECK_EQ_INT(policy_campaign_limits(p, "MKT", &lim), 0);
+	CHECK_EQ_INT(lim.priority, 4);
+	CHECK_EQ_INT(lim.weight, 5);
+	CHECK_EQ_INT(lim.per_minute, 240);
+	CHECK_EQ_INT(policy_campaign_limits(p, "CARE", &lim), 0);
+	CHECK_EQ_INT(lim.priority, 1);
+	CHECK_EQ_INT(policy_campaign_limits(p, "NONE", &lim), -1);
+	CHECK_EQ_INT(lim.priority, POLICY_PRIORITY_DEFAULT);
+	CHECK(lim.brand == NULL && lim.daily_cap == 0 && lim.per_minute == 0);
+	CHECK_EQ_INT(policy_campaign_limits(NULL, "OTP", &lim), -1);
+	/* by kind, the policy's default overridden, the campaign's own */
+	CHECK(policy_number_mps(p, "+12025550101") == 1.0);
+	CHECK(policy_number_mps(p, "18885550100") == 2.5);
+	CHECK(policy_number_mps(p, "55512") == 100.0);
+	CHECK(policy_number_mps(p, "+12025550102") == 0.5);
+	CHECK(policy_number_mps(p, "+19995550100") == 0.0);
+	CHECK(policy_number_mps(p, "not a number") == 0.0);
+	CHECK_EQ_INT(policy_campaign_per_minute(p, "MKT"), 240);
+	CHECK_EQ_INT(policy_campaign_per_minute(p, "OTP"), 0);
+	policy_unref(p);
 }
 
 static void test_bad_table(void)
@@ -193,6 +255,7 @@ int main(void)
 	RUN(test_minimal);
 	RUN(test_bad_inputs);
 	RUN(test_bad_table);
+	RUN(test_limits);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -43,7 +43,7 @@ void carrier_feedback(struct carrier_rt *cr, uint32_t status)
 {
 	if (!cr->limited)
 		return;
-	int64_t now = (int64_t)relay_mono_ms() * 1000;
+	int64_t now = relay_now_us();
 	int moved = thr_aimd_feedback(&cr->aimd, status, now);
 	if (moved == 0)
 		return;
@@ -178,6 +178,11 @@ static void on_bound(struct conn *c)
 	c->bound = 1;
 	cr->bound++;
 	cr->failures[c->slot] = 0;
+	thr_gcra_init(&c->bind_rate);
+	c->bind_limited = cr->cfg->bind_mps > 0;
+	if (c->bind_limited) /* a new bind starts with its burst, like a new TCP window */
+		thr_gcra_set_rate(&c->bind_rate, cr->cfg->bind_mps, carrier_burst(cr->cfg->bind_mps),
+		    relay_now_us());
 	log_info("carrier", "event=bound carrier=%s slot=%u bind=%s peer=%s", cr->cfg->name,
 	    c->slot, smpp_command_name(bind_command(cr, c->slot)), c->peer);
 	dispatch_capacity(c->relay);
@@ -237,7 +242,7 @@ int carrier_start(struct relay *r)
 		thr_gcra_init(&cr->mps);
 		cr->limited = cr->cfg->max_mps > 0;
 		if (cr->limited) { /* smooth: a burst of a tenth of a second, at least one */
-			int64_t now = (int64_t)relay_mono_ms() * 1000;
+			int64_t now = relay_now_us();
 			thr_gcra_set_rate(&cr->mps, cr->cfg->max_mps, carrier_burst(cr->cfg->max_mps), now);
 			/* halve on throttling (floor a tenth), +5% of max a second back */
 			thr_aimd_init(&cr->aimd, cr->cfg->max_mps, cr->cfg->max_mps / 10, 0.5,

@@ -1157,6 +1157,7 @@ static const struct field carrier_fields[] = {
 	FINT("sessions", struct config_carrier, sessions, 1, 64, 0),
 	FINT("window", struct config_carrier, window, 1, 10000, 0),
 	FRATE("max_mps", struct config_carrier, max_mps, 1000000),
+	FRATE("bind_mps", struct config_carrier, bind_mps, 1000000),
 	FDUR("enquire_link", struct config_carrier, enquire_link_ms, SEC, HOUR),
 	FDUR("response_timeout", struct config_carrier, response_timeout_ms, 100, 10 * MIN),
 	FSUB("reconnect", struct config_carrier, name, parse_reconnect, 0),

@@ -129,6 +129,7 @@ struct config_carrier {
 	int sessions;
 	int window;                     /* outstanding submits per session */
 	double max_mps;                 /* 0 = unlimited */
+	double bind_mps;                /* per bind; 0 = unlimited */
 	uint64_t enquire_link_ms;
 	uint64_t response_timeout_ms;
 	uint64_t reconnect_initial_ms;

@@ -57,6 +57,13 @@ int64_t relay_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms();
 }
 
+int64_t relay_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + clock_offset_ms() * 1000;
+}
+
 static int table_slot(struct relay *r)
 {
 	for (uint32_t i = 0; i < r->conns_cap; i++)

@@ -24,8 +24,10 @@
 #include <event2/event.h>
 
 #include "mta/compliance.h"
+#include "mta/fairq.h"
 #include "mta/idmap.h"
 #include "mta/log.h"
+#include "mta/pacing.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
 #include "smpp/coding.h"
@@ -38,15 +40,7 @@
 #define RETRY_MAX_MS (10 * 60 * 1000)
 #define NOROUTE_RETRY_MS 5000
 #define THROTTLE_RETRY_MS 1000
-
-struct lane {
-	char *name;
-	int64_t due_ms;      /* earliest work, -1: none known */
-	struct thr_gcra tpm; /* the campaign's per_minute, if it has one */
-	uint32_t per_minute; /* what tpm was set from; 0: unlimited */
-	const struct policy *limits_of; /* the policy tpm was read from */
-	struct lane *next;
-};
+#define CARRIER_FULL_WAIT_US 20000 /* a route's binds are all busy */
 
 struct flight {
 	uint64_t id;
@@ -73,8 +67,7 @@ struct dispatch {
 	struct idmap finalizing;
 	/* carrier id keys of flights -> flight index */
 	struct idmap by_carrier_id;
-	struct lane *lanes;
-	struct lane *cursor;
+	struct pacing *pacing;
 	struct event *timer;
 	struct flight **flights;
 	uint32_t nflights;
@@ -82,50 +75,57 @@ struct dispatch {
 	uint16_t concat_ref;
 	uint8_t claim_buf[CLAIM_BATCH * STORE_MSG_MAX];
 	struct store_msg claimed[CLAIM_BATCH];
+	uint8_t staged_buf[STORE_MSG_MAX];
+	struct store_msg staged;
 };
 
 /* --- lanes ------------------------------------------------------------ */
 
-static struct lane *lane_find(struct dispatch *d, const char *name, int create)
+/* Lanes with work are ready (due now) or waiting (due later, or held by a
+ * limit until blocked_until); see pacing.h. */
+static void lane_wake(struct dispatch *d, struct pacing_lane *l, int64_t now)
 {
-	for (struct lane *l = d->lanes; l; l = l->next)
-		if (strcmp(l->name, name) == 0)
-			return l;
-	if (!create)
-		return NULL;
-	struct lane *l = calloc(1, sizeof *l);
-	if (!l || !(l->name = strdup(name))) {
-		free(l);
-		return NULL;
+	struct fairq *q = pacing_fairq(d->pacing);
+	if (l->blocked_until > now) {
+		fairq_mark_waiting(q, l->id, l->blocked_until);
+		return;
 	}
-	l->due_ms = -1;
-	l->next = d->lanes;
-	d->lanes = l;
-	return l;
+	if (l->staged_n || (l->due_ms >= 0 && l->due_ms * 1000 <= now)) {
+		fairq_mark_ready(q, l->id);
+		return;
+	}
+	if (l->due_ms < 0) {
+		fairq_mark_idle(q, l->id);
+		return;
+	}
+	fairq_mark_waiting(q, l->id, l->due_ms * 1000);
 }
 
 void dispatch_lane_has_work(struct relay *r, const char *name, int64_t due_ms)
 {
-	struct lane *l = lane_find(r->dispatch, name, 1);
+	struct pacing_lane *l = pacing_lane(r->dispatch->pacing, name, 1);
 	if (!l)
 		return;
 	if (l->due_ms < 0 || due_ms < l->due_ms)
 		l->due_ms = due_ms;
+	lane_wake(r->dispatch, l, relay_now_us());
 	dispatch_kick(r);
 }
 
 const char *dispatch_lane_name(struct relay *r, const char *name)
 {
-	struct lane *l = lane_find(r->dispatch, name, 1);
+	struct pacing_lane *l = pacing_lane(r->dispatch->pacing, name, 1);
 	return l ? l->name : NULL;
 }
 
 static int seed_lane(const char *name, void *arg)
 {
 	struct relay *r = arg;
-	struct lane *l = lane_find(r->dispatch, name, 1);
-	if (l)
+	struct pacing_lane *l = pacing_lane(r->dispatch->pacing, name, 1);
+	if (l) {
 		l->due_ms = 0;
+		lane_wake(r->dispatch, l, relay_now_us());
+	}
 	return 0;
 }
 
@@ -337,33 +337,42 @@ static int can_submit(const struct conn *c)
 	return c->bound && (st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_TRX);
 }
 
-static int64_t now_us(void)
+/* How many of want submits a rate limiter lets through now. */
+static unsigned gcra_tokens(const struct thr_gcra *g, unsigned want, int64_t now)
 {
-	return (int64_t)relay_mono_ms() * 1000;
-}
-
-/* Submits the carrier's max_mps lets through right now (up to want). */
-static unsigned carrier_tokens(const struct carrier_rt *cr, unsigned want)
-{
-	if (!cr->limited)
-		return want;
-	struct thr_gcra probe = cr->mps;
-	int64_t now = now_us();
+	struct thr_gcra probe = *g;
 	unsigned n = 0;
 	while (n < want && thr_gcra_try_take(&probe, 1, now))
 		n++;
 	return n;
 }
 
-static struct conn *session_with_room(struct carrier_rt *cr)
+/* Submits the carrier's max_mps lets through right now (up to want). */
+static unsigned carrier_tokens(const struct carrier_rt *cr, unsigned want)
 {
-	if (carrier_tokens(cr, 1) == 0)
+	return cr->limited ? gcra_tokens(&cr->mps, want, relay_now_us()) : want;
+}
+
+/* Submits one bind may take now: its window, then its own rate. */
+static unsigned bind_room(const struct conn *c)
+{
+	const struct carrier_rt *cr = c->carrier;
+	if (!can_submit(c))
+		return 0;
+	uint32_t out = smpp_session_outstanding(c->sess);
+	unsigned room = out < (uint32_t)cr->cfg->window ? (uint32_t)cr->cfg->window - out : 0;
+	return c->bind_limited ? gcra_tokens(&c->bind_rate, room, relay_now_us()) : room;
+}
+
+/* A bind of the carrier that can take `need` submits now, round robin. */
+static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
+{
+	if (carrier_tokens(cr, need) < need)
 		return NULL;
 	for (unsigned i = 0; i < cr->n_slots; i++) {
 		unsigned slot = (cr->next_slot + i) % cr->n_slots;
 		struct conn *c = cr->sessions[slot];
-		if (c && can_submit(c) &&
-		    smpp_session_outstanding(c->sess) < (uint32_t)cr->cfg->window) {
+		if (c && bind_room(c) >= need) {
 			cr->next_slot = slot + 1;
 			return c;
 		}
@@ -371,22 +380,35 @@ static struct conn *session_with_room(struct carrier_rt *cr)
 	return NULL;
 }
 
-/* First carrier of the route (failover order) with a bind that has room. */
-static struct conn *pick_session(struct relay *r, const struct store_msg *m)
+static int carrier_bound(const struct carrier_rt *cr)
+{
+	return cr->bound > 0;
+}
+
+/*
+ * First carrier of the route (failover order) with a bind that has room
+ * for need submits.  *any_bound tells a busy route (wait a moment) from
+ * one with no carrier up at all (requeue).
+ */
+static struct conn *pick_session(struct relay *r, const struct store_msg *m, unsigned need,
+    int *any_bound)
 {
 	const struct config_route *rt = find_route(r->cfg, m);
+	*any_bound = 0;
 	if (!rt) {
 		if (r->cfg->n_routes > 0)
 			return NULL; /* routes exist and none fits: nowhere to send */
 		for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-			struct conn *c = session_with_room(&r->carriers[i]);
+			*any_bound |= carrier_bound(&r->carriers[i]);
+			struct conn *c = session_with_room(&r->carriers[i], need);
 			if (c)
 				return c;
 		}
 		return NULL;
 	}
 	for (size_t i = 0; i < rt->n_carriers; i++) {
-		struct conn *c = session_with_room(&r->carriers[rt->carrier_index[i]]);
+		*any_bound |= carrier_bound(&r->carriers[rt->carrier_index[i]]);
+		struct conn *c = session_with_room(&r->carriers[rt->carrier_index[i]], need);
 		if (c)
 			return c;
 	}
@@ -399,29 +421,35 @@ static unsigned free_capacity(struct relay *r)
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = &r->carriers[i];
 		unsigned carrier_room = 0;
-		for (unsigned s = 0; s < cr->n_slots; s++) {
-			struct conn *c = cr->sessions[s];
-			if (!c || !can_submit(c))
-				continue;
-			uint32_t out = smpp_session_outstanding(c->sess);
-			if (out < (uint32_t)cr->cfg->window)
-				carrier_room += (uint32_t)cr->cfg->window - out;
-		}
+		for (unsigned s = 0; s < cr->n_slots; s++)
+			if (cr->sessions[s])
+				carrier_room += bind_room(cr->sessions[s]);
 		room += carrier_tokens(cr, carrier_room);
 	}
 	return room;
 }
 
-/* Microseconds until a rate-limited carrier with a bind has a token, or -1. */
+/* Microseconds until a rate-limited carrier or bind has a token, or -1. */
 static int64_t next_token_wait(struct relay *r)
 {
-	int64_t best = -1, now = now_us();
+	int64_t best = -1, now = relay_now_us();
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = &r->carriers[i];
-		if (!cr->limited || cr->bound == 0)
+		if (cr->bound == 0)
 			continue;
-		int64_t at = thr_gcra_next_allowed(&cr->mps, 1, now);
-		if (at != THR_NEVER && (best < 0 || at - now < best))
+		int64_t at = cr->limited ? thr_gcra_next_allowed(&cr->mps, 1, now) : now;
+		int64_t bind_at = THR_NEVER; /* the first bind with a token */
+		for (unsigned s = 0; s < cr->n_slots; s++) {
+			const struct conn *c = cr->sessions[s];
+			if (!c || !can_submit(c))
+				continue;
+			int64_t b = c->bind_limited ? thr_gcra_next_allowed(&c->bind_rate, 1, now) : now;
+			if (b < bind_at)
+				bind_at = b;
+		}
+		if (bind_at > at)
+			at = bind_at;
+		if (at != THR_NEVER && at > now && (best < 0 || at - now < best))
 			best = at - now;
 	}
 	return best;
@@ -549,13 +577,44 @@ static int quiet_now(struct relay *r, const struct store_msg *m, struct flight *
 	return 1;
 }
 
-static void dispatch_one(struct relay *r, const struct store_msg *m)
+/*
+ * SMS segments a message costs, however the carrier is sent it (one
+ * message_payload PDU is still billed per segment).
+ */
+static uint32_t message_segments(const struct store_msg *m)
 {
-	struct dispatch *d = r->dispatch;
-	int64_t now = relay_wall_ms();
-	struct flight *f = flight_new(d);
+	static struct smpp_part parts[MAX_PARTS];
+	static uint8_t buf[STORE_BODY_MAX + 8 * MAX_PARTS];
+	if ((m->esm_class & SMPP_ESM_UDHI) || m->body_len <= 140)
+		return 1; /* one part of its own, or short */
+	long n = smpp_split(m->body, m->body_len, form_of(m->data_coding), SMPP_SPLIT_UDH8, 0,
+	    parts, MAX_PARTS, buf, sizeof buf);
+	return n > 0 ? (uint32_t)n : MAX_PARTS;
+}
+
+enum outcome {
+	OUT_SENT,       /* on its way: charge the lane */
+	OUT_HANDLED,    /* finished, requeued or dropped: nothing spent */
+	OUT_HELD,       /* a limit or a busy route: try again at retry_at */
+};
+
+static void take_carrier(struct conn *c, unsigned parts)
+{
+	int64_t now = relay_now_us();
+	/* pick_session saw the tokens; a multi-part message may run into debt */
+	if (c->carrier->limited && !thr_gcra_try_take(&c->carrier->mps, parts, now))
+		thr_gcra_restore(&c->carrier->mps,
+		    thr_gcra_state(&c->carrier->mps) + (int64_t)parts * c->carrier->mps.interval);
+	if (c->bind_limited && !thr_gcra_try_take(&c->bind_rate, parts, now))
+		thr_gcra_restore(&c->bind_rate,
+		    thr_gcra_state(&c->bind_rate) + (int64_t)parts * c->bind_rate.interval);
+}
+
+static struct flight *flight_for(struct relay *r, const struct store_msg *m)
+{
+	struct flight *f = flight_new(r->dispatch);
 	if (!f)
-		return; /* left SUBMITTING: recovered at the next start */
+		return NULL;
 	f->id = m->id;
 	f->account = NULL;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
@@ -572,148 +631,201 @@ static void dispatch_one(struct relay *r, const struct store_msg *m)
 	f->attempts = m->attempts;
 	f->validity_ms = m->validity_ms;
 	f->created_ms = m->created_ms;
+	return f;
+}
 
-	if (m->validity_ms && now > m->validity_ms) {
+/* Expiry, quiet hours, an opt-out since it was queued: 1 when handled. */
+static int screened_out(struct relay *r, const struct store_msg *m, struct flight *f)
+{
+	if (m->validity_ms && relay_wall_ms() > m->validity_ms) {
 		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, 0);
-		flight_free(d, f);
-		return;
+		return 1;
 	}
 	if (quiet_now(r, m, f))
-		return;
+		return 1;
 	if (opted_out_since(r, m)) {
 		finish(r, f, STORE_REJECTED, SMPP_STAT_REJECTD, POLICY_ST_OPTED_OUT);
-		flight_free(d, f);
-		return;
+		return 1;
 	}
-	struct conn *c = pick_session(r, m);
-	if (!c) {
+	return 0;
+}
+
+static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
+    const struct store_msg *m, uint32_t *segs, int64_t *retry_at)
+{
+	struct dispatch *d = r->dispatch;
+	struct flight *f = flight_for(r, m);
+	if (!f)
+		return OUT_HANDLED; /* left SUBMITTING: recovered at the next start */
+	if (screened_out(r, m, f)) {
+		flight_free(d, f);
+		return OUT_HANDLED;
+	}
+	*segs = message_segments(m);
+	int any_bound;
+	struct conn *c = pick_session(r, m, *segs, &any_bound);
+	if (!c && !any_bound) {
 		requeue(r, f, NOROUTE_RETRY_MS, 0, 0);
 		flight_free(d, f);
-		return;
+		return OUT_HANDLED;
+	}
+	int64_t now = relay_now_us();
+	if (!c) {
+		int64_t token = next_token_wait(r);
+		*retry_at = now + (token > 0 && token < CARRIER_FULL_WAIT_US ? token : CARRIER_FULL_WAIT_US);
+		flight_free(d, f);
+		return OUT_HELD;
+	}
+	if (pacing_take(d->pacing, l, r->policy, m->src_addr, *segs, now, retry_at) == 1) {
+		flight_free(d, f);
+		return OUT_HELD;
 	}
 	f->carrier = c->carrier;
-	if (c->carrier->limited)
-		thr_gcra_try_take(&c->carrier->mps, 1, now_us()); /* session_with_room saw it */
 	int parts = send_parts(r, c, m, f);
 	if (parts < 0) {
 		requeue(r, f, THROTTLE_RETRY_MS, 0, 0);
 		flight_free(d, f);
-		return;
+		return OUT_HANDLED;
 	}
+	take_carrier(c, (unsigned)parts);
 	f->parts = (uint8_t)parts;
 	conn_flush(c);
+	return OUT_SENT;
 }
 
-/*
- * The campaign's messages per minute (10DLC TPM), read from the policy the
- * first time and again after a reload, kept across reloads (set_limit
- * re-times, it does not refill).  Returns how many of want may go now.
- */
-static unsigned lane_tokens(struct relay *r, struct lane *l, unsigned want)
+/* A staged message as the store has it now; NULL when it is gone. */
+static const struct store_msg *load_staged(struct relay *r, struct pacing_lane *l)
 {
-	if (l->limits_of != r->policy) {
-		uint32_t pm = policy_campaign_per_minute(r->policy, l->name);
-		if (pm != l->per_minute) {
-			if (l->per_minute == 0)
-				thr_gcra_init(&l->tpm);
-			if (pm)
-				thr_gcra_set_limit(&l->tpm, pm, 60 * 1000000LL, pm >= 600 ? pm / 600 : 1,
-				    now_us());
-			l->per_minute = pm;
-		}
-		l->limits_of = r->policy;
+	struct dispatch *d = r->dispatch;
+	while (l->staged_n) {
+		uint64_t id = pacing_staged_peek(l);
+		int rc = store_get_message(r->store, id, &d->staged, d->staged_buf, sizeof d->staged_buf);
+		if (rc == 0 && (d->staged.state == STORE_SUBMITTING || d->staged.state == STORE_QUEUED))
+			return &d->staged;
+		pacing_staged_pop(l); /* cancelled meanwhile, or purged */
 	}
-	if (l->per_minute == 0)
-		return want;
-	struct thr_gcra probe = l->tpm;
-	unsigned n = 0;
-	int64_t now = now_us();
-	while (n < want && thr_gcra_try_take(&probe, 1, now))
-		n++;
-	return n;
-}
-
-/* When the lane's limiter has its next token, in wall-clock ms. */
-static int64_t lane_next_token_ms(const struct lane *l)
-{
-	int64_t now = now_us();
-	int64_t at = thr_gcra_next_allowed(&l->tpm, 1, now);
-	if (at == THR_NEVER)
-		return relay_wall_ms() + 60000;
-	return relay_wall_ms() + (at - now) / 1000 + 1;
-}
-
-static struct lane *next_due_lane(struct dispatch *d, int64_t now)
-{
-	struct lane *start = d->cursor ? d->cursor : d->lanes;
-	struct lane *l = start;
-	if (!l)
-		return NULL;
-	do {
-		struct lane *cur = l;
-		l = l->next ? l->next : d->lanes;
-		if (cur->due_ms >= 0 && cur->due_ms <= now) {
-			d->cursor = l;
-			return cur;
-		}
-	} while (l != start);
 	return NULL;
 }
 
-static void arm_timer(struct relay *r, int64_t now)
+/*
+ * Holds msgs[from..n) back in the lane, in order: a limit said wait for
+ * the first of them.  Claimed messages stay SUBMITTING meanwhile (a crash
+ * puts them back in the queue).  Past the stage's size, they are requeued.
+ */
+static void hold_back(struct relay *r, struct pacing_lane *l, const struct store_msg *msgs,
+    int from, int n, int64_t retry_at)
+{
+	for (int i = from; i < n; i++) {
+		if (pacing_stage(l, msgs[i].id) == 0)
+			continue;
+		struct flight *f = flight_for(r, &msgs[i]);
+		if (f) {
+			requeue(r, f, (retry_at - relay_now_us()) / 1000 + 1, 0, 0);
+			flight_free(r->dispatch, f);
+		}
+	}
+	l->blocked_until = retry_at;
+}
+
+/* Claims what the lane may send now: at most want.  Sets the lane's next
+ * due time from the store when it has no more due now. */
+static int claim(struct relay *r, struct pacing_lane *l, unsigned want, int64_t now_ms)
 {
 	struct dispatch *d = r->dispatch;
-	int64_t earliest = -1;
-	for (struct lane *l = d->lanes; l; l = l->next)
-		if (l->due_ms >= 0 && (earliest < 0 || l->due_ms < earliest))
-			earliest = l->due_ms;
-	event_del(d->timer);
-	if (earliest < 0)
-		return;
-	int64_t wait = earliest > now ? earliest - now : 0;
-	/* With no carrier capacity, poll gently (capacity events kick us
-	 * anyway), or wake when a rate-limited carrier has its next token. */
-	if (wait < 50 && free_capacity(r) == 0) {
-		int64_t token = next_token_wait(r);
-		wait = token >= 0 && token / 1000 < 50 ? token / 1000 + 1 : 50;
+	int64_t next_due = -1;
+	int n = store_claim_due(r->store, l->name, now_ms, d->claimed, want, d->claim_buf,
+	    sizeof d->claim_buf, &next_due);
+	if (n < 0) {
+		log_error("dispatch", "event=claim_failed lane=%s error=\"%s\"", l->name,
+		    store_strerror(n));
+		l->due_ms = now_ms + 1000;
+		return 0;
 	}
-	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	if ((unsigned)n < want)
+		l->due_ms = next_due;
+	return n;
+}
+
+/*
+ * One turn of a lane: its staged messages first (they are oldest), then a
+ * claim of what its limits and the carriers' room allow.  Returns the
+ * segments sent.
+ */
+static uint32_t serve_lane(struct relay *r, struct pacing_lane *l, unsigned room, int64_t now)
+{
+	struct dispatch *d = r->dispatch;
+	uint32_t spent = 0, segs = 0;
+	int64_t retry_at = 0;
+	pacing_lane_refresh(d->pacing, l, r->policy, now);
+	l->blocked_until = 0;
+	if (l->staged_n) {
+		const struct store_msg *m = load_staged(r, l);
+		if (!m)
+			return 0;
+		enum outcome o = dispatch_one(r, l, m, &segs, &retry_at);
+		if (o == OUT_HELD) {
+			l->blocked_until = retry_at;
+			return 0;
+		}
+		pacing_staged_pop(l);
+		return o == OUT_SENT ? segs : 0;
+	}
+	unsigned want = pacing_lane_room(d->pacing, l, room < CLAIM_BATCH ? room : CLAIM_BATCH, now,
+	    &retry_at);
+	if (want == 0) {
+		l->blocked_until = retry_at > now ? retry_at : now + 1000;
+		return 0;
+	}
+	int n = claim(r, l, want, now / 1000);
+	for (int i = 0; i < n; i++) {
+		enum outcome o = dispatch_one(r, l, &d->claimed[i], &segs, &retry_at);
+		if (o == OUT_HELD) {
+			hold_back(r, l, d->claimed, i, n, retry_at);
+			break;
+		}
+		if (o == OUT_SENT)
+			spent += segs;
+	}
+	return spent;
+}
+
+static void arm_timer(struct relay *r, unsigned room)
+{
+	struct dispatch *d = r->dispatch;
+	int64_t now = relay_now_us();
+	int64_t wake = fairq_next_wakeup(pacing_fairq(d->pacing));
+	event_del(d->timer);
+	if (wake == FAIRQ_NEVER)
+		return;
+	int64_t wait_us = wake > now ? wake - now : 0;
+	/* Ready work and no room: capacity events kick us; a rate-limited
+	 * carrier or bind wakes us at its next token, else poll gently. */
+	if (room == 0 && wait_us < 50000) {
+		int64_t token = next_token_wait(r);
+		wait_us = token > 0 && token < 50000 ? token : 50000;
+	}
+	struct timeval tv = { (time_t)(wait_us / 1000000), (suseconds_t)(wait_us % 1000000) };
 	event_add(d->timer, &tv);
 }
 
 static void run(struct relay *r)
 {
 	struct dispatch *d = r->dispatch;
-	int64_t now = relay_wall_ms();
+	struct fairq *q = pacing_fairq(d->pacing);
 	unsigned room = free_capacity(r);
 	while (room > 0) {
-		struct lane *l = next_due_lane(d, now);
-		if (!l)
+		int64_t now = relay_now_us();
+		int32_t id = fairq_pick(q, now);
+		if (id < 0)
 			break;
-		size_t want = room < CLAIM_BATCH ? room : CLAIM_BATCH;
-		want = lane_tokens(r, l, (unsigned)want);
-		if (want == 0) {
-			l->due_ms = lane_next_token_ms(l); /* paced: back when a token is due */
-			continue;
-		}
-		int64_t next_due = -1;
-		int n = store_claim_due(r->store, l->name, now, d->claimed, want, d->claim_buf,
-		    sizeof d->claim_buf, &next_due);
-		if (n < 0) {
-			log_error("dispatch", "event=claim_failed lane=%s error=\"%s\"", l->name,
-			    store_strerror(n));
-			l->due_ms = now + 1000;
-			continue;
-		}
-		if ((size_t)n < want)
-			l->due_ms = next_due;
-		for (int i = 0; l->per_minute && i < n; i++)
-			thr_gcra_try_take(&l->tpm, 1, now_us()); /* lane_tokens saw them */
-		for (int i = 0; i < n; i++)
-			dispatch_one(r, &d->claimed[i]);
+		struct pacing_lane *l = pacing_lane_at(d->pacing, (uint32_t)id);
+		uint32_t spent = serve_lane(r, l, room, now);
+		if (spent)
+			fairq_charge(q, l->id, spent);
+		lane_wake(d, l, now);
 		room = free_capacity(r);
 	}
-	arm_timer(r, now);
+	arm_timer(r, room);
 }
 
 static void run_cb(evutil_socket_t fd, short what, void *arg)
@@ -1203,6 +1315,11 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 
 void dispatch_completion(struct relay *r, const struct store_completion *sc)
 {
+	if (pacing_owns_cookie(sc->cookie)) {
+		pacing_completion(r->dispatch->pacing, sc);
+		dispatch_kick(r); /* a brand's reservation is on disk: held lanes may go */
+		return;
+	}
 	struct pending *p = sc->cookie;
 	if (sc->rc != 0) {
 		char id[STORE_MSGID_LEN + 1];
@@ -1239,6 +1356,9 @@ int dispatch_init(struct relay *r)
 	if (!r->dispatch->timer)
 		return -1;
 	r->dispatch->concat_ref = (uint16_t)random();
+	r->dispatch->pacing = pacing_new(r->store, relay_now_us());
+	if (!r->dispatch->pacing)
+		return -1;
 	int rc = store_lanes_list(r->store, seed_lane, r);
 	if (rc < 0)
 		return rc;
@@ -1258,12 +1378,7 @@ void dispatch_free(struct relay *r)
 		late_timer = NULL;
 	}
 	late_n = 0;
-	while (d->lanes) {
-		struct lane *l = d->lanes;
-		d->lanes = l->next;
-		free(l->name);
-		free(l);
-	}
+	pacing_free(d->pacing);
 	for (uint32_t i = 0; i < d->nflights; i++)
 		free(d->flights[i]);
 	free(d->flights);

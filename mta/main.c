@@ -23,6 +23,7 @@
 #include "mta/compliance.h"
 #include "mta/config.h"
 #include "mta/log.h"
+#include "mta/pacing.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
 #include "store/store.h"
@@ -71,6 +72,10 @@ static void on_completion(const struct store_completion *sc, void *arg)
 	struct pending *p = sc->cookie;
 	if (!p)
 		return;
+	if (pacing_owns_cookie(p)) {
+		dispatch_completion(r, sc);
+		return;
+	}
 	switch (p->kind) {
 	case PENDING_SUBMIT_ACK:
 	case PENDING_MULTI:
@@ -218,7 +223,7 @@ static int start(struct relay *r)
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
-	int64_t now_us = (int64_t)relay_mono_ms() * 1000;
+	int64_t now_us = relay_now_us();
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
 		struct account_rt *a = &r->accounts[i];
 		a->cfg = &r->cfg->accounts[i];

@@ -81,6 +81,8 @@ struct conn {
 	struct carrier_rt *carrier;
 	unsigned slot;
 	int bound;
+	struct thr_gcra bind_rate;  /* cfg->bind_mps, this bind alone */
+	int bind_limited;
 };
 
 /* A handle that survives the conn: resolve it before use. */
@@ -125,6 +127,7 @@ struct account_rt *relay_account_for_campaign(struct relay *r, const char *campa
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */
 int64_t relay_wall_ms(void);    /* the store's clock */
+int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
 
 /* --- connections (conn.c) ---------------------------------------- */
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,

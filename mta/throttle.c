@@ -221,6 +221,15 @@ uint64_t thr_cap_used(const struct thr_cap *c, int64_t now)
 	return now < c->window_end ? c->used : 0;
 }
 
+int64_t thr_cap_day_start(const struct thr_cap *c, int64_t now)
+{
+	if (now < c->window_end && now >= c->window_start)
+		return c->window_start;
+	int64_t start, end;
+	cap_window(c, now, &start, &end);
+	return start;
+}
+
 int64_t thr_cap_next_reset(const struct thr_cap *c, int64_t now)
 {
 	if (now < c->window_end && now >= c->window_start)

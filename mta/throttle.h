@@ -130,6 +130,9 @@ bool thr_cap_try(struct thr_cap *c, uint32_t n, int64_t now);
 /* now if n fits, else the next reset; THR_NEVER if n > limit. */
 int64_t thr_cap_next_allowed(const struct thr_cap *c, uint32_t n, int64_t now);
 
+/* The reset that began the day containing now, in us: names the day. */
+int64_t thr_cap_day_start(const struct thr_cap *c, int64_t now);
+
 /* The first reset strictly after now, in us. */
 int64_t thr_cap_next_reset(const struct thr_cap *c, int64_t now);
 

@@ -721,7 +721,7 @@ static int over_ingress(struct conn *c, uint32_t messages)
 	struct account_rt *a = c->account;
 	if (!a || a->cfg->ingress_rate <= 0)
 		return 0;
-	return !thr_gcra_try_take(&a->ingress, messages, (int64_t)relay_mono_ms() * 1000);
+	return !thr_gcra_try_take(&a->ingress, messages, relay_now_us());
 }
 
 static void on_request(struct conn *c, const struct smpp_event *ev)

@@ -225,6 +225,9 @@ static void cap_day(int64_t noon_s, int64_t start_s, int64_t reset_s)
 	CHECK_EQ_INT(c.window_start, start_s * SEC);
 	CHECK_EQ_INT(thr_cap_next_allowed(&c, 1, now), reset_s * SEC);
 	CHECK_EQ_INT(thr_cap_next_reset(&c, now), reset_s * SEC);
+	CHECK_EQ_INT(thr_cap_day_start(&c, now), start_s * SEC);
+	CHECK_EQ_INT(thr_cap_day_start(&c, reset_s * SEC), reset_s * SEC);
+	CHECK_EQ_INT(thr_cap_day_start(&c, start_s * SEC - 1) < start_s * SEC, 1);
 	CHECK(!thr_cap_try(&c, 1, reset_s * SEC - 1));
 	CHECK(thr_cap_try(&c, 1, reset_s * SEC));
 	CHECK_EQ_INT(thr_cap_used(&c, reset_s * SEC), 1);

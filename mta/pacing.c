@@ -434,6 +434,8 @@ static struct pacing_number *number_get(struct pacing *p, const struct policy *p
     const char *source, int64_t now)
 {
 	uint64_t key;
+	if (source[0] == '+')
+		source++; /* one limiter per number, however it is written */
 	struct pacing_number *n = (struct pacing_number *)registry_get(&p->numbers, source, &key);
 	if (!n) {
 		if (policy_number_mps(pol, source) <= 0)

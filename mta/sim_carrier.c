@@ -213,7 +213,8 @@ static const char carrier_usage[] =
 "  --seed N                 make outcome and error draws repeatable\n"
 "  --error MIX              submit_sm_resp statuses for shares of submits,\n"
 "                           e.g. 0x58=5%,0x64=1%,0x65=1%\n"
-"  --throttle-all           answer every submit with ESME_RTHROTTLED (0x58)\n"
+"  --throttle-all           answer every submit with ESME_RTHROTTLED (0x58);\n"
+"                           SIGUSR1 turns this on and off while running\n"
 "  --slow MS                delay every submit answer\n"
 "  --stall-after N          stop answering after N submits (keep the link)\n"
 "  --disconnect-every SEC   close all connections periodically\n"
@@ -1120,6 +1121,17 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
+/* A carrier under load for a while: tests slow a sender down and let go. */
+static void toggle_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	opt.throttle_all = !opt.throttle_all;
+	if (log_fp)
+		fflush(log_fp);
+}
+
 static const char *stat_key(enum smpp_stat s)
 {
 	return smpp_stat_name(s);
@@ -1186,7 +1198,7 @@ int sim_carrier_main(int argc, char **argv)
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE, 512, (struct sockaddr *)&ss,
 	    (int)sslen);
 	struct event *tick = NULL, *sigterm = NULL, *sigint = NULL, *dur = NULL,
-	    *disc = NULL;
+	    *disc = NULL, *sigusr1 = NULL;
 	if (!lis) {
 		sim_err("--listen: cannot listen on %s: %s", opt.listen, strerror(errno));
 		goto out;
@@ -1194,8 +1206,10 @@ int sim_carrier_main(int argc, char **argv)
 	/* before the port is announced: a test may signal at once */
 	sigterm = evsignal_new(base, SIGTERM, stop_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, stop_cb, NULL);
+	sigusr1 = evsignal_new(base, SIGUSR1, toggle_throttle_cb, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sigusr1, NULL);
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof bound;
 	char text[128];
@@ -1230,6 +1244,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (sigusr1)
+		event_free(sigusr1);
 	if (dur)
 		event_free(dur);
 	if (disc)

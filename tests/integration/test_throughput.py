@@ -14,6 +14,8 @@ PHASE is one of
   cap       a brand's daily cap of 50 at the US Pacific midnight reset
   restart   kill -9 mid-window: neither the minute rate nor the day's cap
             is exceeded across the restart
+  feedback  a carrier that answers 0x58 for 4 s sees smppd's rate fall,
+            then climb back once it answers normally again
 """
 import datetime
 import json
@@ -237,7 +239,33 @@ def phase_restart(tmp):
     check(s.close() == 0, "smppd stops")
 
 
-PHASES = dict(rates=phase_rates, number=phase_number, priority=phase_priority, cap=phase_cap,
+def phase_feedback(tmp):
+    s = Setup(tmp, carrier_extra=dict(max_mps="100/s"))
+
+    def attempts(t0, t1):
+        return sum(1 for t in s.rows() if t0 * 1000 <= t < t1 * 1000)
+    out = s.app("12025550105", 2500, "13105590000", window=500)
+    check(out["accepted"] == 2500, "2500 submits accepted")
+    harness.wait_for(lambda: len(s.rows()) >= 200, 30, "the first 200 at the carrier")
+    on = time.time()
+    s.cp.send_signal(signal.SIGUSR1)  # the carrier answers 0x58 to everything
+    time.sleep(4)
+    off = time.time()
+    s.cp.send_signal(signal.SIGUSR1)
+    time.sleep(8.5)
+    before = attempts(on - 1, on)
+    throttled = attempts(off - 1, off)
+    early, late = attempts(off + 1, off + 2), attempts(off + 7, off + 8)
+    print("# submits per second: before %d, last throttled second %d, "
+          "2nd second after %d, 8th second after %d" % (before, throttled, early, late))
+    check(before >= 80, "at 100/s before the carrier pushes back (%d)" % before)
+    check(throttled <= 25, "answered 0x58, smppd slows down to %d/s" % throttled)
+    check(late > early and late >= 2 * throttled,
+          "answered normally, it climbs back (%d/s then %d/s)" % (early, late))
+    check(s.close() == 0, "smppd stops")
+
+
+PHASES = dict(feedback=phase_feedback, rates=phase_rates, number=phase_number, priority=phase_priority, cap=phase_cap,
               restart=phase_restart)
 
 harness.main(PHASES[sys.argv[4]])

@@ -56,7 +56,7 @@ struct hent {
 static struct {
 	const char *connect, *system_id, *password, *src, *dst, *text, *ids_path;
 	const char *coding;
-	uint64_t sessions, count, window, dst_range, dst_start, mo_expect;
+	uint64_t sessions, count, window, dst_range, dst_start, src_range, src_start, mo_expect;
 	double rate, wait_receipts, timeout;
 	int bind_tx, rd;
 } opt;
@@ -91,7 +91,7 @@ static FILE *ids_fp;
 static struct smpp_pdu g_sub, g_bind, g_resp;
 static uint8_t body[1024];
 static size_t body_len;
-static char dstbuf[24];
+static char dstbuf[24], srcbuf[24];
 static struct event *tick_ev, *pace_ev, *sigterm_ev, *sigint_ev;
 
 static void start_unbind(uint64_t now);
@@ -114,6 +114,7 @@ static const char app_usage[] =
 "  --rate R                 messages per second overall (default: flat out)\n"
 "  --window W               outstanding submits per session (default 64)\n"
 "  --src ADDR               source address (default 12345)\n"
+"  --src-range K            K source numbers from --src in turn (default 1)\n"
 "  --dst ADDR               destination; with --dst-range K a start number\n"
 "                           incremented per message, K numbers in turn\n"
 "  --dst-range K            (default 1: always --dst; default dst 15550000000)\n"
@@ -216,7 +217,7 @@ static int addr_ok(const char *name, const char *v)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_CONNECT = 256, O_SYSID, O_PASSWORD, O_SESSIONS, O_BIND, O_COUNT,
-		O_RATE, O_WINDOW, O_SRC, O_DST, O_DSTRANGE, O_TEXT, O_CODING, O_RD,
+		O_RATE, O_WINDOW, O_SRC, O_SRCRANGE, O_DST, O_DSTRANGE, O_TEXT, O_CODING, O_RD,
 		O_WAITR, O_MOEXP, O_IDS, O_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "connect", required_argument, 0, O_CONNECT },
@@ -230,6 +231,7 @@ static int parse_args(int argc, char **argv)
 		{ "src", required_argument, 0, O_SRC },
 		{ "dst", required_argument, 0, O_DST },
 		{ "dst-range", required_argument, 0, O_DSTRANGE },
+		{ "src-range", required_argument, 0, O_SRCRANGE },
 		{ "text", required_argument, 0, O_TEXT },
 		{ "coding", required_argument, 0, O_CODING },
 		{ "registered-delivery", required_argument, 0, O_RD },
@@ -248,6 +250,7 @@ static int parse_args(int argc, char **argv)
 	opt.src = "12345";
 	opt.dst = "15550000000";
 	opt.dst_range = 1;
+	opt.src_range = 1;
 	opt.text = "Hello from smppsim";
 	opt.coding = "gsm";
 	int c;
@@ -311,6 +314,10 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			opt.dst = optarg;
 			break;
+		case O_SRCRANGE:
+			if (sim_parse_u64("--src-range", optarg, 1, 1000000000ull, &opt.src_range))
+				return -1;
+			break;
 		case O_DSTRANGE:
 			if (sim_parse_u64("--dst-range", optarg, 1, 1000000000000ull, &opt.dst_range))
 				return -1;
@@ -372,6 +379,15 @@ static int parse_args(int argc, char **argv)
 		if (*end || opt.dst[0] < '0' || opt.dst[0] > '9') {
 			sim_err("--dst: must be a number when --dst-range is given, got \"%s\"",
 			    opt.dst);
+			return -1;
+		}
+	}
+	if (opt.src_range > 1) {
+		char *end;
+		opt.src_start = strtoull(opt.src, &end, 10);
+		if (*end || opt.src[0] < '0' || opt.src[0] > '9') {
+			sim_err("--src: must be a number when --src-range is given, got \"%s\"",
+			    opt.src);
 			return -1;
 		}
 	}
@@ -519,6 +535,8 @@ static int send_one(struct sess *s, uint64_t now)
 	if (opt.dst_range > 1)
 		snprintf(dstbuf, sizeof dstbuf, "%" PRIu64,
 		    opt.dst_start + i % opt.dst_range);
+	if (opt.src_range > 1)
+		snprintf(srcbuf, sizeof srcbuf, "%" PRIu64, opt.src_start + i % opt.src_range);
 	send_us[i] = sim_now_us();
 	int rc = sim_conn_send(s->c, &g_sub, i + 1, now);
 	if (rc != 0)
@@ -898,6 +916,10 @@ static int setup_template(void)
 		if ((*p < '0' || *p > '9') && *p != '+')
 			alpha = 1;
 	g_sub.source = (struct smpp_addr){ alpha ? 5 : 1, alpha ? 0 : 1, opt.src };
+	if (opt.src_range > 1) {
+		snprintf(srcbuf, sizeof srcbuf, "%" PRIu64, opt.src_start);
+		g_sub.source.addr = srcbuf;
+	}
 	if (opt.dst_range > 1) {
 		snprintf(dstbuf, sizeof dstbuf, "%" PRIu64, opt.dst_start);
 		g_sub.dest = (struct smpp_addr){ 1, 1, dstbuf };

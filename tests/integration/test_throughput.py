@@ -14,6 +14,7 @@ PHASE is one of
   cap       a brand's daily cap of 50 at the US Pacific midnight reset
   restart   kill -9 mid-window: neither the minute rate nor the day's cap
             is exceeded across the restart
+  bind      bind_mps 5/s on each of 2 binds: 10/s in all
   feedback  a carrier that answers 0x58 for 4 s sees smppd's rate fall,
             then climb back once it answers normally again
 """
@@ -265,7 +266,20 @@ def phase_feedback(tmp):
     check(s.close() == 0, "smppd stops")
 
 
-PHASES = dict(feedback=phase_feedback, rates=phase_rates, number=phase_number, priority=phase_priority, cap=phase_cap,
+def phase_bind(tmp):
+    s = Setup(tmp, carrier_extra=dict(bind_mps="5/s", sessions=2))
+    out = s.app("12025550105", 100, "13105600000")
+    check(out["accepted"] == 100, "100 submits accepted")
+    harness.wait_for(lambda: len(s.rows()) >= 100, 60, "100 at the carrier")
+    times = sorted(s.rows())
+    span = (times[-1] - times[0]) / 1000
+    print("# 100 over %.1f s; busiest second %d" % (span, max_in_window(times, 1000)))
+    check(9 <= span <= 11, "2 binds at 5/s each: 100 messages over %.1f s (9.9 expected)" % span)
+    check(max_in_window(times, 1000) <= 12, "at most %d in any second" % max_in_window(times, 1000))
+    check(s.close() == 0, "smppd stops")
+
+
+PHASES = dict(bind=phase_bind, feedback=phase_feedback, rates=phase_rates, number=phase_number, priority=phase_priority, cap=phase_cap,
               restart=phase_restart)
 
 harness.main(PHASES[sys.argv[4]])

@@ -312,9 +312,10 @@ static int step_frequency(struct ctx *x)
 			return decide(x, POLICY_REJECT, POLICY_ST_FREQUENCY,
 			    "frequency", "%s: %u messages to %s in the window",
 			    cap->name, count, x->dst);
-		/* The oldest send leaves the window first; on release the
-		 * daemon runs the checks again. */
-		x->v->defer_until = oldest + cap->window;
+		/* The oldest send leaves the window first, one second after
+		 * oldest + window (sends at `since` still count); on release
+		 * the daemon runs the checks again. */
+		x->v->defer_until = oldest + cap->window + 1;
 		return decide(x, POLICY_DEFER, POLICY_ST_OK, "frequency",
 		    "%s: %u messages to %s in the window", cap->name, count,
 		    x->dst);

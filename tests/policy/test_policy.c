@@ -293,7 +293,10 @@ static void test_frequency(void)
 	CHECK_EQ_INT(v.action, POLICY_DEFER);
 	CHECK_EQ_INT(v.status, 0);
 	CHECK_EQ_STR(v.rule, "frequency");
-	CHECK_EQ_INT(v.defer_until, NOON - 20 * 3600 + 86400);
+	CHECK_EQ_INT(v.defer_until, NOON - 20 * 3600 + 86400 + 1);
+	/* released then, it passes: not deferred a second time */
+	CHECK_EQ_INT(check_at(ZINGMKT, fl, "Lattes", v.defer_until - 1).action, POLICY_DEFER);
+	CHECK_EQ_INT(check_at(ZINGMKT, fl, "Lattes", v.defer_until).action, POLICY_ACCEPT);
 	/* not Florida: no cap */
 	memlookup_consent(mem, "Zing Coffee", NY);
 	for (int i = 0; i < 5; i++)

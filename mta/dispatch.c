@@ -700,7 +700,10 @@ static const struct store_msg *load_staged(struct relay *r, struct pacing_lane *
 	while (l->staged_n) {
 		uint64_t id = pacing_staged_peek(l);
 		int rc = store_get_message(r->store, id, &d->staged, d->staged_buf, sizeof d->staged_buf);
-		if (rc == 0 && (d->staged.state == STORE_SUBMITTING || d->staged.state == STORE_QUEUED))
+		/* the claim's SUBMITTING may not be committed yet: QUEUED or
+		 * DEFERRED (quiet hours, a retry) is the same message */
+		enum store_state sst = d->staged.state;
+		if (rc == 0 && (sst == STORE_SUBMITTING || sst == STORE_QUEUED || sst == STORE_DEFERRED))
 			return &d->staged;
 		pacing_staged_pop(l); /* cancelled meanwhile, or purged */
 	}

@@ -115,7 +115,7 @@ static int step_registration(struct ctx *x)
 		return store_failed(x, "pause");
 	if (yes)
 		return decide(x, POLICY_REJECT, POLICY_ST_CAMPAIGN, "campaign",
-		    "campaign %s is paused by a monitor", x->c->id);
+		    "campaign %s is paused (by a monitor or an operator)", x->c->id);
 	return 0;
 }
 
@@ -430,6 +430,20 @@ uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign
 	for (unsigned i = 0; p && campaign && i < p->ncampaigns; i++)
 		if (strcmp(p->campaigns[i].id, campaign) == 0)
 			return p->campaigns[i].per_minute;
+	return 0;
+}
+
+const char *policy_campaign_id(const struct policy *p, unsigned i)
+{
+	return p && i < p->ncampaigns ? p->campaigns[i].id : NULL;
+}
+
+int policy_has_campaign(const struct policy *p, const char *campaign)
+{
+	const char *id;
+	for (unsigned i = 0; campaign && (id = policy_campaign_id(p, i)); i++)
+		if (strcmp(id, campaign) == 0)
+			return 1;
 	return 0;
 }
 

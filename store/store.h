@@ -72,9 +72,9 @@ struct store_config {
 	 * while smppd runs): no recovery (the daemon's SUBMITTING messages
 	 * are in flight, not lost), and the id high-water mark and state
 	 * counts are left to the owner.  Only KV_PUT, KV_DEL, AUDIT and
-	 * COUNTER_ADD may be submitted (others, and claims, get STORE_EATTACHED);
-	 * reads work.
-	 * LMDB serialises the two processes' write transactions.
+	 * COUNTER_ADD may be submitted (others, and claims, get
+	 * STORE_EATTACHED); reads work.  LMDB serialises the two
+	 * processes' write transactions.
 	 */
 	int attach;
 };

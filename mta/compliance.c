@@ -1060,6 +1060,12 @@ int compliance_set_line_type(struct compliance *c, const char *number,
 int compliance_pause(struct compliance *c, const char *campaign, int yes,
     int64_t now)
 {
+	return compliance_pause_why(c, campaign, yes, now, NULL);
+}
+
+int compliance_pause_why(struct compliance *c, const char *campaign,
+    int yes, int64_t now, const char *why)
+{
 	uint8_t key[KEY_MAX], v[10];
 	struct store_op op;
 	size_t kl = mkkey(key, 'p', campaign, NULL);
@@ -1076,9 +1082,77 @@ int compliance_pause(struct compliance *c, const char *campaign, int yes,
 	if (rc < 0)
 		return rc;
 	rc = submit(c, &op, 1);
+	if (why == NULL)
+		why = yes ? "campaign paused" : "campaign resumed";
 	compliance_audit(c, now, 0, NULL, campaign, NULL,
-	    yes ? "pause" : "resume", yes ? "campaign paused" : "campaign resumed");
+	    yes ? "pause" : "resume", why);
 	return rc;
+}
+
+/* The stored pause record: 1 found, 0 none, <0 store error. */
+static int pause_read(struct compliance *c, const uint8_t *key, size_t kl,
+    int *paused, int64_t *since)
+{
+	uint8_t buf[VAL_MAX];
+	size_t vl = 0;
+	int rc = store_kv_get(c->st, key, kl, buf, sizeof(buf), &vl);
+	*paused = 0;
+	*since = 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (vl >= 2 && buf[0] == VER)
+		*paused = buf[1] != 0;
+	if (vl >= 10 && buf[0] == VER)
+		*since = get64(buf + 2);
+	return 1;
+}
+
+int compliance_pause_get(struct compliance *c, const char *campaign,
+    int *paused, int64_t *since)
+{
+	uint8_t key[KEY_MAX];
+	size_t kl = mkkey(key, 'p', campaign, NULL);
+	if (kl == 0)
+		return -EINVAL;
+	return pause_read(c, key, kl, paused, since);
+}
+
+int compliance_paused(struct compliance *c, const char *campaign)
+{
+	int yes = 0;
+	if (l_paused(c, campaign, &yes) < 0)
+		return -EIO;
+	return yes;
+}
+
+int compliance_pause_refresh(struct compliance *c,
+    compliance_pause_cb *cb, void *arg)
+{
+	int changed = 0, err = 0;
+	for (size_t i = 0; i < PZ_BUCKETS; i++)
+		for (struct pz *z = c->pz[i]; z; z = z->next) {
+			uint8_t key[KEY_MAX];
+			size_t kl = mkkey(key, 'p', z->name, NULL);
+			int paused;
+			int64_t since;
+			/* our own write not yet on disk: the overlay is newer */
+			if (kl == 0 || ov_find(c, hash_bytes(key, kl), key, kl))
+				continue;
+			int rc = pause_read(c, key, kl, &paused, &since);
+			if (rc < 0) {
+				err = rc;
+				continue;
+			}
+			if (paused == z->paused)
+				continue;
+			z->paused = paused;
+			changed++;
+			if (cb)
+				cb(z->name, paused, arg);
+		}
+	return err < 0 ? err : changed;
 }
 
 /* ---- keyword replies ---- */

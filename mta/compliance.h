@@ -140,9 +140,32 @@ int compliance_consent_get(struct compliance *c, const char *brand,
 int compliance_set_line_type(struct compliance *c, const char *number,
     enum policy_line type);
 
-/* In memory at once (policy checks give 0x402) and persisted. */
+/* In memory at once (policy checks give 0x402) and persisted; audited
+ * (rule "pause" or "resume") with why as the reason (NULL: a default). */
 int compliance_pause(struct compliance *c, const char *campaign, int yes,
     int64_t now);
+int compliance_pause_why(struct compliance *c, const char *campaign,
+    int yes, int64_t now, const char *why);
+/* 1 paused, 0 not, <0 store error (the dispatcher then holds the
+ * message: the safe side). */
+int compliance_paused(struct compliance *c, const char *campaign);
+/* The pause record as stored (not the memory): 1 found (paused and the
+ * time it was set), 0 none, <0 store error. */
+int compliance_pause_get(struct compliance *c, const char *campaign,
+    int *paused, int64_t *since);
+
+/*
+ * Pause records may also be written by another process (smppd --pause /
+ * --resume beside the running daemon).  This re-reads the record of every
+ * campaign whose state is held in memory (a campaign not yet looked at is
+ * read on its first lookup anyway), except where a write of ours is not
+ * yet on disk, and calls cb for each that changed.  Returns the number
+ * changed, or the last store error (the others are still refreshed).
+ */
+typedef void compliance_pause_cb(const char *campaign, int paused,
+    void *arg);
+int compliance_pause_refresh(struct compliance *c, compliance_pause_cb *cb,
+    void *arg);
 
 /* One STORE_OP_AUDIT entry. time in UTC seconds. */
 int compliance_audit(struct compliance *c, int64_t now, uint64_t msg_id,

@@ -1144,6 +1144,42 @@ static int parse_reconnect(struct ctx *c, yaml_node_t *n, void *obj)
 	return 0;
 }
 
+/* A list of codes: decimal, or hex with 0x (SMPP statuses are written so). */
+static int parse_codes(struct ctx *c, yaml_node_t *n, void *obj)
+{
+	struct config_codes *k = obj;
+	yaml_node_item_t *it;
+	size_t i = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "expected a list of codes like [11, 0x0B], got %s",
+		    kind(n));
+	k->n = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *item = node(c, *it);
+		size_t old = path_index(c, i);
+		char *end;
+		unsigned long long v;
+
+		if (want_scalar(c, item, "a code") < 0)
+			return -1;
+		if (k->n == CONFIG_CODES_MAX)
+			return fail(c, item, "at most %d codes", CONFIG_CODES_MAX);
+		errno = 0;
+		v = strtoull(sval(item), &end, 0);
+		if (!isdigit((unsigned char)sval(item)[0]) || *end || errno ||
+		    v > 0xFFFFFFFFull)
+			return fail(c, item, "expected a code (decimal, or hex like "
+			    "0x0B), got %s", quote(c, item));
+		for (size_t j = 0; j < k->n; j++)
+			if (k->v[j] == (uint32_t)v)
+				return fail(c, item, "%s is listed twice", quote(c, item));
+		k->v[k->n++] = (uint32_t)v;
+		path_pop(c, old);
+	}
+	return 0;
+}
+
 static const struct field carrier_fields[] = {
 	FSTR("name", struct config_carrier, name, 1, NAME_MAX_LEN, REQ),
 	FSTR("host", struct config_carrier, host, 1, 253, REQ),
@@ -1163,6 +1199,12 @@ static const struct field carrier_fields[] = {
 	FSUB("reconnect", struct config_carrier, name, parse_reconnect, 0),
 	FENUM("segmentation", struct config_carrier, segmentation, seg_names),
 	FENUM("message_id_format", struct config_carrier, message_id_format, msgid_names),
+	FSUB("landline_errors", struct config_carrier, landline_errors, parse_codes, NOTNULL),
+	FSUB("unknown_subscriber_errors", struct config_carrier, unknown_subscriber_errors,
+	    parse_codes, NOTNULL),
+	FSUB("landline_statuses", struct config_carrier, landline_statuses, parse_codes, NOTNULL),
+	FSUB("unknown_subscriber_statuses", struct config_carrier, unknown_subscriber_statuses,
+	    parse_codes, NOTNULL),
 };
 
 static int parse_carrier(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
@@ -1182,6 +1224,10 @@ static int parse_carrier(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 	k->reconnect_max_ms = 1 * MIN;
 	k->segmentation = CONFIG_SEG_UDH8;
 	k->message_id_format = CONFIG_MSGID_AUTO;
+	/* Receipt err: values are the carrier's own, so none by default;
+	 * ESME_RINVDSTADR is SMPP's own "not a valid destination". */
+	k->unknown_subscriber_statuses.v[0] = 0x0000000B;
+	k->unknown_subscriber_statuses.n = 1;
 	/* parse_reconnect gets the carrier itself: FSUB offset is of 'name' */
 	if (offsetof(struct config_carrier, name) != 0)
 		return fail(c, n, "internal error: carrier layout");
@@ -1376,6 +1422,18 @@ static int parse_log(struct ctx *c, yaml_node_t *n, void *obj)
 	return parse_map(c, n, obj, log_fields, NFIELDS(log_fields), vals);
 }
 
+static const struct field pause_fields[] = {
+	FDUR("recheck", struct config_pause, recheck_ms, 100, HOUR),
+	FDUR("poll", struct config_pause, poll_ms, 100, MIN),
+};
+
+static int parse_pause(struct ctx *c, yaml_node_t *n, void *obj)
+{
+	yaml_node_t *vals[NFIELDS(pause_fields)];
+
+	return parse_map(c, n, obj, pause_fields, NFIELDS(pause_fields), vals);
+}
+
 /* Table order is processing order: carriers before routes. */
 static const struct field top_fields[] = {
 	FINT("node_id", struct config, node_id, 0, 1023, 0),
@@ -1387,6 +1445,7 @@ static const struct field top_fields[] = {
 	FSUB("carriers", struct config, carriers, parse_carriers, 0),
 	FSUB("routes", struct config, routes, parse_routes, 0),
 	FSUB("admin", struct config, admin, parse_admin, 0),
+	FSUB("pause", struct config, pause, parse_pause, 0),
 };
 
 static int set_defaults(struct ctx *c, struct config *cfg)
@@ -1398,6 +1457,8 @@ static int set_defaults(struct ctx *c, struct config *cfg)
 	cfg->store.retention_ms = 7 * DAY;
 	cfg->store.max_batch = 256;
 	cfg->store.fsync = true;
+	cfg->pause.recheck_ms = 30 * SEC;
+	cfg->pause.poll_ms = 2 * SEC;
 	cfg->log.level = CONFIG_LOG_INFO;
 	cfg->log.target = CONFIG_LOG_STDERR;
 	if (!cfg->store.path || parse_addr("127.0.0.1:8025", &cfg->admin.address, &why) < 0)

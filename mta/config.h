@@ -116,6 +116,19 @@ struct config_account {
 	int line;
 };
 
+/*
+ * Codes a carrier answers with that say what the destination number is.
+ * Receipt errors are the `err:` value of the receipt text (or the code of
+ * its network_error_code TLV); statuses are submit_sm_resp command_status
+ * values.  The two are separate lists because they are separate number
+ * spaces (err 11 is not status 0x0B).
+ */
+#define CONFIG_CODES_MAX 32
+struct config_codes {
+	uint32_t v[CONFIG_CODES_MAX];
+	size_t n;
+};
+
 struct config_carrier {
 	char *name;
 	char *host;                     /* name or address, resolved at connect */
@@ -136,6 +149,11 @@ struct config_carrier {
 	uint64_t reconnect_max_ms;
 	int segmentation;               /* enum config_segmentation */
 	int message_id_format;          /* enum config_msgid_format */
+	/* mark the destination number landline / invalid (policy 0x406) */
+	struct config_codes landline_errors;           /* receipt err: */
+	struct config_codes unknown_subscriber_errors; /* receipt err: */
+	struct config_codes landline_statuses;         /* submit_sm_resp */
+	struct config_codes unknown_subscriber_statuses; /* default 0x0B */
 	int line;
 };
 
@@ -153,6 +171,12 @@ struct config_admin {
 	char *token;                    /* NULL = no auth (loopback only) */
 	char *token_file;
 	struct config_tls tls;
+};
+
+/* Campaigns paused by a rate monitor or by `smppd --pause`. */
+struct config_pause {
+	uint64_t recheck_ms;            /* a held message waits this long */
+	uint64_t poll_ms;               /* pause records re-read this often */
 };
 
 struct config_log {
@@ -174,6 +198,7 @@ struct config {
 	struct config_route *routes;    /* first match wins */
 	size_t n_routes;
 	struct config_admin admin;
+	struct config_pause pause;
 	struct config_log log;
 };
 

@@ -647,6 +647,10 @@ static int screened_out(struct relay *r, const struct store_msg *m, struct fligh
 		finish(r, f, STORE_REJECTED, SMPP_STAT_REJECTD, POLICY_ST_OPTED_OUT);
 		return 1;
 	}
+	if (relay_campaign_held(r, m)) { /* paused: waits, no attempt counted */
+		requeue(r, f, (int64_t)r->cfg->pause.recheck_ms, 0, 0);
+		return 1;
+	}
 	return 0;
 }
 
@@ -892,6 +896,7 @@ static void flight_done(struct relay *r, struct flight *f)
 {
 	struct dispatch *d = r->dispatch;
 	if (f->kind == ANSWER_OK) {
+		relay_note_sent(r, f->account, f->lane); /* lanes are campaigns */
 		const char *ids[MAX_PARTS];
 		for (unsigned i = 0; i < f->parts; i++)
 			ids[i] = f->ids[i];
@@ -913,6 +918,9 @@ static void flight_done(struct relay *r, struct flight *f)
 		}
 		return;
 	}
+	if (f->kind != ANSWER_THROTTLE)
+		relay_note_answer(r, f->account, f->lane, f->carrier, f->dst, f->error,
+		    f->kind == ANSWER_PERMANENT);
 	if (f->kind == ANSWER_THROTTLE)
 		requeue(r, f, THROTTLE_RETRY_MS, 0, f->error);
 	else if (f->kind == ANSWER_TEMPORARY)
@@ -1102,6 +1110,8 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 		    sizeof text, SMPP_TEXT_REPLACE);
 		compliance_handle_mo(r->compliance, r->policy, pdu->source.addr, pdu->dest.addr,
 		    text, n > 0 ? (size_t)n : 0, relay_wall_ms() / 1000, &res);
+		if (res.newly_opted_out)
+			relay_note_optout(r, res.campaign);
 		if (res.kind != POLICY_MO_NONE)
 			log_info("policy", "event=keyword kind=%d from=%s to=%s brand=%s campaign=%s",
 			    (int)res.kind, pdu->source.addr, pdu->dest.addr, res.brand ? res.brand : "-",
@@ -1220,6 +1230,7 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN); /* carrier retries */
 		return;
 	}
+	relay_note_receipt(r, c->carrier, m, state != STORE_DELIVERED, err);
 	log_info("dispatch", "event=receipt id=%s carrier=%s carrier_id=%s stat=%s", id,
 	    c->carrier->cfg->name, carrier_id, smpp_stat_name(stat));
 }

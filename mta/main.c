@@ -24,6 +24,7 @@
 #include "mta/config.h"
 #include "mta/log.h"
 #include "mta/pacing.h"
+#include "mta/monitor.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
 #include "store/store.h"
@@ -124,6 +125,13 @@ static void purge_cb(evutil_socket_t fd, short what, void *arg)
 		log_error("store", "event=purge_failed error=\"%s\"", store_strerror(rc));
 }
 
+static void pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_pause_poll(arg);
+}
+
 static int sessions_open(const struct relay *r)
 {
 	for (uint32_t i = 0; i < r->conns_cap; i++)
@@ -156,6 +164,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			log_error("policy", "event=reload_failed kept=old error=\"%s\"", err);
 		else
 			log_info("policy", "event=reloaded path=%s", r->policy_path ? r->policy_path : "-");
+		relay_pause_poll(r); /* an operator's --pause/--resume, at once */
 		return;
 	}
 	if (r->stopping) {
@@ -187,8 +196,15 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: smppd -c FILE [-t]\n"
+	    "       smppd -c FILE --pause|--resume|--status CAMPAIGN\n"
 	    "  -c FILE  configuration (conf/smppd.yaml)\n"
 	    "  -t       check the configuration and exit: 0 good, 1 with the error\n"
+	    "  --pause CAMPAIGN   hold the campaign: new submits get 0x402, queued\n"
+	    "                     messages wait (also what a monitor with action pause does)\n"
+	    "  --resume CAMPAIGN  let it send again\n"
+	    "  --status CAMPAIGN  its pause state and monitor alert counts\n"
+	    "           these three work while smppd runs, which applies a change\n"
+	    "           within pause.poll (default 2s), or at once on SIGHUP\n"
 	    "  -h       this help\n");
 }
 
@@ -248,6 +264,9 @@ static int start(struct relay *r)
 	if (!r->compliance)
 		return -1;
 	r->lookup = compliance_lookup(r->compliance);
+	r->monitors = monitors_new(r->compliance, r->store);
+	if (!r->monitors)
+		return -1;
 	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
 	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
 		return -1;
@@ -262,6 +281,13 @@ static int start(struct relay *r)
 	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
 	struct timeval every = { PURGE_EVERY_S, 0 };
 	if (!r->purge_ev || event_add(r->purge_ev, &every) != 0)
+		return -1;
+	/* smppd --pause/--resume write the store from another process: the
+	 * pauses held in memory are re-read this often (and on SIGHUP) */
+	r->pause_ev = event_new(r->base, -1, EV_PERSIST, pause_cb, r);
+	struct timeval poll = { (time_t)(r->cfg->pause.poll_ms / 1000),
+		(suseconds_t)(r->cfg->pause.poll_ms % 1000) * 1000 };
+	if (!r->pause_ev || event_add(r->pause_ev, &poll) != 0)
 		return -1;
 	return 0;
 }
@@ -282,12 +308,15 @@ static void stop(struct relay *r)
 		store_close(r->store); /* waits for the writer: nothing given is lost */
 		r->store = NULL;
 	}
+	monitors_free(r->monitors);
 	if (r->compliance)
 		compliance_free(r->compliance);
 	if (r->store_ev)
 		event_free(r->store_ev);
 	if (r->purge_ev)
 		event_free(r->purge_ev);
+	if (r->pause_ev)
+		event_free(r->pause_ev);
 	for (int i = 0; i < 3; i++)
 		if (r->sig_ev[i])
 			event_free(r->sig_ev[i]);
@@ -301,17 +330,34 @@ static void stop(struct relay *r)
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int check_only = 0, opt;
-	while ((opt = getopt(argc, argv, "c:th")) != -1) {
+	static const struct option longopts[] = {
+		{ "pause", required_argument, NULL, 'P' },
+		{ "resume", required_argument, NULL, 'R' },
+		{ "status", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *campaign = NULL;
+	int check_only = 0, opt, ctl = -1;
+	while ((opt = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 't': check_only = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'P':
+		case 'R':
+		case 'S':
+			if (ctl >= 0) {
+				fprintf(stderr, "smppd: give one of --pause, --resume, --status\n");
+				return 2;
+			}
+			ctl = opt == 'P' ? PAUSECTL_PAUSE : opt == 'R' ? PAUSECTL_RESUME : PAUSECTL_STATUS;
+			campaign = optarg;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!path || optind != argc) {
+	if (!path || optind != argc || (ctl >= 0 && (check_only || !*campaign))) {
 		usage(stderr);
 		return 2;
 	}
@@ -328,6 +374,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smppd: %s\n", err);
 		config_free(&cfg);
 		return 1;
+	}
+	if (ctl >= 0) {
+		int rc = pausectl_main(&cfg, r.policy, (enum pausectl_op)ctl, campaign);
+		policy_unref(r.policy);
+		config_free(&cfg);
+		return rc;
 	}
 	if (check_only) {
 		printf("smppd: %s: configuration is valid%s%s\n", path,

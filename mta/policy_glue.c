@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mta/log.h"
+#include "mta/monitor.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
 
@@ -89,6 +90,8 @@ int relay_policy_load(struct relay *r, char *err, size_t errcap)
 	struct policy *old = r->policy;
 	r->policy = p; /* the swap: checks from now on see the new policy */
 	policy_unref(old);
+	/* the monitors' rings are indexed by the old list of monitors */
+	monitors_reset(r->monitors);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct dispatch;
 struct policy;
 struct policy_lookup;
 struct compliance;
+struct monitors;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -112,6 +113,8 @@ struct relay {
 	struct policy *policy;      /* NULL: no policy file */
 	const struct policy_lookup *lookup; /* NULL: nothing on record */
 	struct compliance *compliance;      /* opt-outs, consent, history */
+	struct monitors *monitors;          /* per-campaign rate monitors */
+	struct event *pause_ev;             /* re-reads pause records */
 	const char *policy_path;
 	int stopping;
 	uint64_t stop_deadline;
@@ -123,6 +126,35 @@ int relay_policy_load(struct relay *r, char *err, size_t errcap);
 const struct policy_lookup *relay_lookup(struct relay *r);
 /* The account that sends for a campaign (allowed or default), or NULL. */
 struct account_rt *relay_account_for_campaign(struct relay *r, const char *campaign);
+
+/*
+ * What carriers answer, fed to the rate monitors and line types
+ * (monitor.h).  `campaign` is the message's campaign (its lane); a NULL
+ * account is a keyword reply, which is not campaign traffic.
+ */
+/* A message the carrier accepted (SUBMITTED). */
+void relay_note_sent(struct relay *r, const struct account_rt *a, const char *campaign);
+/* A submit_sm_resp error (not a throttle): a listed status marks the
+ * number; a permanent one counts as sent and as an error. */
+void relay_note_answer(struct relay *r, const struct account_rt *a, const char *campaign,
+    const struct carrier_rt *cr, const char *number, uint32_t status, int permanent);
+/* A final receipt; failed: not DELIVRD.  A listed err marks the number. */
+void relay_note_receipt(struct relay *r, const struct carrier_rt *cr, const struct store_msg *m,
+    int failed, uint32_t err);
+/* A number newly opted out of the campaign (NULL: no campaign owns it). */
+void relay_note_optout(struct relay *r, const char *campaign);
+/* 1 if m's campaign is paused: the dispatcher holds it (keyword replies
+ * are never held), else 0. */
+int relay_campaign_held(struct relay *r, const struct store_msg *m);
+/* Re-reads pause records another process may have written (timer, SIGHUP). */
+void relay_pause_poll(struct relay *r);
+
+/* --- operator commands (pausectl.c): smppd -c FILE --pause ... ----- */
+enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
+/* Works beside a running daemon (store opened attached).  Returns the
+ * exit code: 0 done (or nothing to change), 1 with the error on stderr. */
+int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
+    const char *campaign);
 
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */

@@ -141,6 +141,14 @@ struct mo {
 
 enum id_format { ID_HEX, ID_DEC, ID_UUID };
 
+/* --dst: what one destination always gets, overriding the mixes. */
+struct dst_result {
+	char dst[ADDR_CAP];
+	uint32_t status;  /* submit_sm_resp status; 0: accepted, then ... */
+	uint32_t stat;    /* ... a receipt in this state (smpp_stat) */
+	uint16_t err;     /* with this err: value */
+};
+
 struct mix {
 	uint32_t key;    /* status, or smpp_stat */
 	uint32_t weight; /* parts per million (errors) or a weight (outcomes) */
@@ -158,6 +166,8 @@ static struct {
 	struct mix outcomes[MAX_MIX];
 	unsigned noutcomes;
 	uint32_t outcome_total;
+	struct dst_result dsts[MAX_MIX];
+	unsigned ndsts;
 } opt;
 
 static struct {
@@ -215,6 +225,10 @@ static const char carrier_usage[] =
 "                           e.g. 0x58=5%,0x64=1%,0x65=1%\n"
 "  --throttle-all           answer every submit with ESME_RTHROTTLED (0x58);\n"
 "                           SIGUSR1 turns this on and off while running\n"
+"  --dst DST=RESULT         submits to DST (PREFIX* for a prefix) always get\n"
+"                           RESULT (repeatable, first match wins):\n"
+"                           STATE:ERR a receipt in STATE with err:ERR (e.g.\n"
+"                           undeliv:11), or a submit_sm_resp status (0x0b)\n"
 "  --slow MS                delay every submit answer\n"
 "  --stall-after N          stop answering after N submits (keep the link)\n"
 "  --disconnect-every SEC   close all connections periodically\n"
@@ -283,6 +297,52 @@ bad:
 	sim_err("--outcomes: expected STATE=WEIGHT,... with STATE one of delivrd "
 	    "undeliv expired rejectd deleted unknown acceptd enroute, got \"%s\"", s);
 	return -1;
+}
+
+static int parse_dst(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	if (opt.ndsts == MAX_MIX) {
+		sim_err("--dst: at most %d destinations", MAX_MIX);
+		return -1;
+	}
+	struct dst_result *d = &opt.dsts[opt.ndsts];
+	memset(d, 0, sizeof *d);
+	if (!eq || eq == s || (size_t)(eq - s) >= ADDR_CAP)
+		goto bad;
+	memcpy(d->dst, s, (size_t)(eq - s));
+	const char *v = eq + 1, *colon = strchr(v, ':');
+	char *end;
+	if (colon) {
+		unsigned long err = strtoul(colon + 1, &end, 10);
+		if (parse_stat(v, (size_t)(colon - v), &d->stat) != 0 || end == colon + 1 ||
+		    *end || err > 0xffff)
+			goto bad;
+		d->err = (uint16_t)err;
+	} else {
+		unsigned long status = strtoul(v, &end, 0);
+		if (end == v || *end || status == 0 || status > 0xFFFFFFFFul)
+			goto bad;
+		d->status = (uint32_t)status;
+	}
+	opt.ndsts++;
+	return 0;
+bad:
+	sim_err("--dst: expected DST=STATE:ERR (undeliv:11) or DST=STATUS (0x0b), got \"%s\"", s);
+	return -1;
+}
+
+/* The first --dst that names dst, or a prefix of it ending in '*'. */
+static const struct dst_result *dst_result(const char *dst)
+{
+	for (unsigned i = 0; dst && i < opt.ndsts; i++) {
+		const char *want = opt.dsts[i].dst;
+		size_t n = strlen(want);
+		if (n && want[n - 1] == '*' ? strncmp(want, dst, n - 1) == 0
+		    : strcmp(want, dst) == 0)
+			return &opt.dsts[i];
+	}
+	return NULL;
 }
 
 static int parse_errors(const char *s)
@@ -388,7 +448,7 @@ static int parse_args(int argc, char **argv)
 	enum { O_LISTEN = 256, O_SYSID, O_PASSWORD, O_IDFMT, O_RDELAY, O_RTLVS,
 		O_OUTCOMES, O_SEED, O_ERROR, O_THROTTLE, O_SLOW, O_STALL, O_DISC,
 		O_MO, O_MOINT, O_MODELAY, O_MOBIND, O_MOSRC, O_MODST, O_WINDOW, O_LOG,
-		O_DURATION };
+		O_DURATION, O_DST };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, 0, O_LISTEN },
 		{ "system-id", required_argument, 0, O_SYSID },
@@ -400,6 +460,7 @@ static int parse_args(int argc, char **argv)
 		{ "seed", required_argument, 0, O_SEED },
 		{ "error", required_argument, 0, O_ERROR },
 		{ "throttle-all", no_argument, 0, O_THROTTLE },
+		{ "dst", required_argument, 0, O_DST },
 		{ "slow", required_argument, 0, O_SLOW },
 		{ "stall-after", required_argument, 0, O_STALL },
 		{ "disconnect-every", required_argument, 0, O_DISC },
@@ -491,6 +552,10 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case O_THROTTLE: opt.throttle_all = 1; break;
+		case O_DST:
+			if (parse_dst(optarg))
+				return -1;
+			break;
 		case O_SLOW:
 			if (sim_parse_u64("--slow", optarg, 0, 3600000, &opt.slow))
 				return -1;
@@ -892,7 +957,8 @@ static void schedule_receipt(const struct sim_conn *c, const struct smpp_pdu *p,
 	uint8_t rd = p->registered_delivery & 0x03;
 	if (rd == 0 || rd == 3)
 		return;
-	enum smpp_stat stat = pick_outcome();
+	const struct dst_result *forced = dst_result(dst->addr);
+	enum smpp_stat stat = forced ? (enum smpp_stat)forced->stat : pick_outcome();
 	if (rd == 2 && stat == SMPP_STAT_DELIVRD)
 		return; /* receipt on failure only */
 	struct rcpt r;
@@ -927,7 +993,7 @@ static void schedule_receipt(const struct sim_conn *c, const struct smpp_pdu *p,
 	if (r.text_len)
 		memcpy(r.text, body, r.text_len);
 	r.stat = (uint8_t)stat;
-	r.err = err_of(stat);
+	r.err = forced ? forced->err : err_of(stat);
 	if (ring_push(&due_q, &r) != 0)
 		st.receipts_lost++;
 }
@@ -942,7 +1008,8 @@ static void on_submit(struct sim_conn *c, const struct smpp_pdu *p, uint64_t now
 
 	st.submits++;
 	int stalled = opt.stall_after && st.submits > opt.stall_after;
-	uint32_t status = stalled ? 0 : pick_status();
+	const struct dst_result *forced = dst_result(dst->addr);
+	uint32_t status = stalled ? 0 : forced && forced->status ? forced->status : pick_status();
 	if (!stalled && status == 0)
 		make_id(id);
 	if (log_fp) {

@@ -115,7 +115,7 @@ static int step_registration(struct ctx *x)
 		return store_failed(x, "pause");
 	if (yes)
 		return decide(x, POLICY_REJECT, POLICY_ST_CAMPAIGN, "campaign",
-		    "campaign %s is paused by a monitor", x->c->id);
+		    "campaign %s is paused (by a monitor or an operator)", x->c->id);
 	return 0;
 }
 
@@ -491,6 +491,16 @@ double policy_number_mps(const struct policy *p, const char *source)
 		return 0;
 	const struct pol_campaign *c = &p->campaigns[ci];
 	return c->number_mps > 0 ? c->number_mps : p->number_mps[number_kind(d)];
+}
+
+const char *policy_campaign_id(const struct policy *p, unsigned i)
+{
+	return p && i < p->ncampaigns ? p->campaigns[i].id : NULL;
+}
+
+int policy_has_campaign(const struct policy *p, const char *campaign)
+{
+	return campaign_by_id(p, campaign) != NULL;
 }
 
 int policy_window_open(const struct policy *p, const char *campaign,

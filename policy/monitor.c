@@ -13,6 +13,16 @@ void policy_monitor_init(struct policy_monitor_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+unsigned policy_monitor_count(const struct policy *p)
+{
+	return p ? p->nmonitors : 0;
+}
+
+const char *policy_monitor_name(const struct policy *p, unsigned i)
+{
+	return i < policy_monitor_count(p) ? p->monitors[i].name : NULL;
+}
+
 /* Moves the ring forward so that its head bucket holds `now`. */
 static void rate_advance(struct policy_rate *r, int64_t width, int64_t now)
 {

@@ -170,6 +170,12 @@ int policy_optout_global(const struct policy *p);
 int policy_campaign_of(const struct policy *p, const char *source,
     const char **campaign, const char **brand, const char **use_case);
 
+/* The i-th campaign's id in file order, NULL past the last (p may be
+ * NULL): for listing them. */
+const char *policy_campaign_id(const struct policy *p, unsigned i);
+/* 1 if the policy has a campaign of that id (any status), else 0. */
+int policy_has_campaign(const struct policy *p, const char *campaign);
+
 /* The campaign's per_minute limit (messages per minute), 0 if none. */
 uint32_t policy_campaign_per_minute(const struct policy *p, const char *campaign);
 
@@ -275,6 +281,10 @@ struct policy_monitor_alarm {
 };
 
 void policy_monitor_init(struct policy_monitor_state *st);
+/* How many monitors the policy has (p may be NULL: 0), and the name of
+ * the i-th (NULL past the last). */
+unsigned policy_monitor_count(const struct policy *p);
+const char *policy_monitor_name(const struct policy *p, unsigned i);
 /* Feeds one event at time `now`.  Returns the number of monitors whose
  * threshold was crossed upwards by this event (written to alarms, up to
  * cap), most severe action first.  A monitor fires again only after its

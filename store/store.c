@@ -90,6 +90,7 @@ struct store {
 	MDB_env *env;
 	MDB_dbi db[DB_COUNT];
 	unsigned node_id, max_batch;
+	int attach;	/* see store_config.attach */
 	size_t enqueue_pages;	/* enqueues refused beyond this many pages */
 	uint64_t recovered;
 	int efd;
@@ -130,6 +131,7 @@ const char *store_strerror(int rc)
 	case -EINVAL: return "invalid argument";
 	case -EEXIST: return "already exists";
 	case -ESHUTDOWN: return "store closing";
+	case STORE_EATTACHED: return "not allowed to a tool attached beside the daemon";
 	case -EIO: return "storage error";
 	default: return rc < 0 ? strerror(-rc) : "unknown";
 	}
@@ -661,13 +663,25 @@ static int apply_counter(struct wctx *w, struct node *n)
 	return w_put(w, DB_COUNTERS, key, val_of(v, 8), 0);
 }
 
+/*
+ * Never overwrites: a tool attached beside the daemon draws ids from the
+ * same node id and clock, so (time, id) may already be taken; the next
+ * id then takes the entry.
+ */
 static int apply_audit(struct wctx *w, struct node *n)
 {
 	uint8_t k[16];
+	int rc = -EEXIST;
 
+	for (int tries = 0; rc == -EEXIST && tries < 64; tries++) {
+		if (tries)
+			n->id++;
+		rc = w_put(w, DB_AUDIT, val_of(k, key_u64_u64(k,
+		    (uint64_t)n->t, n->id)), val_of(n->blob, n->blob_len),
+		    MDB_NOOVERWRITE);
+	}
 	note_id(w, n->id);
-	return w_put(w, DB_AUDIT, val_of(k, key_u64_u64(k, (uint64_t)n->t,
-	    n->id)), val_of(n->blob, n->blob_len), 0);
+	return rc;
 }
 
 static int apply_kv(struct wctx *w, struct node *n)
@@ -843,7 +857,7 @@ static int run_pass(struct store *st, struct node **b, size_t n, int level)
 		b[i]->value = 0;
 		b[i]->rc = runs_at_level(b[i], level) ? apply(&w, b[i]) : STORE_EFULL;
 	}
-	if (w.fatal == 0)
+	if (w.fatal == 0 && !st->attach)
 		save_meta(&w);
 	if (w.fatal != 0) {
 		mdb_txn_abort(w.txn);
@@ -1254,10 +1268,21 @@ static int push_nodes(struct store *st, struct node *first, struct node **last)
 	return 0;
 }
 
+/* What a tool attached beside the owner may write (store_config.attach). */
+static bool attach_allows(enum store_op_kind k)
+{
+	return k == STORE_OP_KV_PUT || k == STORE_OP_KV_DEL ||
+	    k == STORE_OP_AUDIT || k == STORE_OP_COUNTER_ADD;
+}
+
 int store_submit(struct store *st, struct store_op *ops, size_t n)
 {
 	struct node *first = NULL, **tail = &first;
 	int64_t now = now_ms();
+
+	for (size_t i = 0; st->attach && i < n; i++)
+		if (!attach_allows(ops[i].kind))
+			return STORE_EATTACHED;
 
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < n; i++)
@@ -1471,8 +1496,9 @@ static int start(struct store *st, const struct store_config *cfg)
 	st->batch = calloc(st->max_batch, sizeof(*st->batch));
 	if (st->batch == NULL)
 		return -ENOMEM;
+	st->attach = cfg->attach;
 	rc = env_open(st, cfg);
-	if (rc == 0)
+	if (rc == 0 && !st->attach)
 		rc = recover(st);
 	if (rc < 0)
 		return rc;
@@ -1658,6 +1684,8 @@ int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
 
 	if (lane == NULL || !str_ok(lane))
 		return -EINVAL;
+	if (st->attach)
+		return STORE_EATTACHED;	/* claims are the owner's */
 	pthread_mutex_lock(&st->claim_lock);
 	rc = read_begin(st, &c.txn);
 	if (rc == 0) {

@@ -56,6 +56,7 @@ struct store;
 #define STORE_EFULL	(-ENOSPC)	/* map full: reject, relay says 0x14 */
 #define STORE_ECORRUPT	(-EBADMSG)	/* a record fails validation */
 #define STORE_ESTATE	(-EPERM)	/* state transition not allowed */
+#define STORE_EATTACHED	(-ENOTSUP)	/* a write only the owner may make */
 
 const char *store_strerror(int rc);
 
@@ -66,6 +67,16 @@ struct store_config {
 	size_t map_size;	/* bytes; 0: 1 GiB */
 	unsigned node_id;	/* 0..1023, part of every id */
 	unsigned max_batch;	/* operations per transaction; 0: 4096 */
+	/*
+	 * Open beside the daemon that owns the store (an operator's tool
+	 * while smppd runs): no recovery (the daemon's SUBMITTING messages
+	 * are in flight, not lost), and the id high-water mark and state
+	 * counts are left to the owner.  Only KV_PUT, KV_DEL, AUDIT and
+	 * COUNTER_ADD may be submitted (others, and claims, get
+	 * STORE_EATTACHED); reads work.  LMDB serialises the two
+	 * processes' write transactions.
+	 */
+	int attach;
 };
 
 /*

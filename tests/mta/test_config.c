@@ -104,6 +104,12 @@ static void test_example(void)
 	k = config_find_carrier(&cfg, "sim-b");
 	CHECK(k && k->max_mps == 50.0 && k->enquire_link_ms == 30000 &&
 	    k->bind == CONFIG_BIND_TRANSCEIVER && k->tls.enabled == false);
+	/* line-type codes: none of the carrier's own by default, 0x0B always */
+	CHECK(k && k->landline_errors.n == 0 && k->unknown_subscriber_errors.n == 0 &&
+	    k->landline_statuses.n == 0 && k->unknown_subscriber_statuses.n == 1 &&
+	    k->unknown_subscriber_statuses.v[0] == 0x0B);
+	CHECK_EQ_INT(cfg.pause.recheck_ms, 30000);
+	CHECK_EQ_INT(cfg.pause.poll_ms, 2000);
 	CHECK_EQ_INT(cfg.n_routes, 3);
 	CHECK_EQ_STR(cfg.routes[0].campaign, "CACME2FA");
 	CHECK_EQ_INT(cfg.routes[1].carrier_index[1], 1);
@@ -147,7 +153,9 @@ static void test_defaults_and_units(void)
 	    "carriers:\n"
 	    "  - {name: k, host: 'smsc.example.net', system_id: s, password_file: pw,\n"
 	    "     response_timeout: 500ms, reconnect: {initial: 250ms, max: 2m},\n"
-	    "     bind: transmitter_receiver, tls: {}}\n",
+	    "     bind: transmitter_receiver, tls: {},\n"
+	    "     landline_errors: [11, 0x2A], unknown_subscriber_statuses: []}\n"
+	    "pause: {recheck: 1500ms, poll: 250ms}\n",
 	    0, &cfg, err, sizeof(err));
 	CHECK_EQ_INT(rc, -1);   /* pw does not exist yet */
 	CHECK(strstr(err, "cannot open") != NULL);
@@ -172,6 +180,12 @@ static void test_defaults_and_units(void)
 		snprintf(want, sizeof(want), "%s/c.pem", tmpdir);
 		CHECK_EQ_STR(cfg.listeners[0].tls.cert, want);
 		CHECK_EQ_STR(cfg.listeners[0].tls.key, "/k.pem");
+		CHECK(cfg.carriers[0].landline_errors.n == 2 &&
+		    cfg.carriers[0].landline_errors.v[0] == 11 &&
+		    cfg.carriers[0].landline_errors.v[1] == 42);
+		CHECK_EQ_INT(cfg.carriers[0].unknown_subscriber_statuses.n, 0); /* [] drops 0x0B */
+		CHECK_EQ_INT(cfg.pause.recheck_ms, 1500);
+		CHECK_EQ_INT(cfg.pause.poll_ms, 250);
 		CHECK_EQ_INT(cfg.store.retention_ms, 5400000);
 		CHECK_EQ_INT(cfg.store.map_size, 512ull << 20);
 		CHECK(!cfg.store.fsync);
@@ -303,6 +317,19 @@ static const struct bad bad_cases[] = {
 	  "accounts[0].ingress_rate: bad rate '100/fortnight'" },
 	{ L "accounts:\n  - {system_id: a, password_hash: " H ", ingress_rate: -3/s}\n", 0, 3,
 	  "bad rate '-3/s'" },
+	/* line-type codes and pause */
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, landline_errors: 11}\n", 0, 3,
+	  "carriers[0].landline_errors: expected a list of codes like [11, 0x0B], got a scalar" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, landline_errors: [11, eleven]}\n", 0, 3,
+	  "carriers[0].landline_errors[1]: expected a code (decimal, or hex like 0x0B), got 'eleven'" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, unknown_subscriber_statuses: [0x0B, 11]}\n",
+	  0, 3, "carriers[0].unknown_subscriber_statuses[1]: '11' is listed twice" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, landline_statuses: [-1]}\n", 0, 3,
+	  "expected a code" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, landline_statuses: [0x100000000]}\n", 0, 3,
+	  "expected a code" },
+	{ L "pause: {poll: 10m}\n", 0, 2, "pause.poll: must be between 100ms and 1m, got 10m" },
+	{ L "pause: {recheck: soon}\n", 0, 2, "pause.recheck: bad duration 'soon'" },
 	/* secrets and password hashes */
 	{ L "accounts:\n  - {system_id: a, password_hash: \"md5$abc\"}\n", 0, 3,
 	  "accounts[0].password_hash: password hash must start with 'pbkdf2-sha256$'" },

@@ -7,6 +7,7 @@
  * compliance_blocked().
  */
 #include "mta/compliance.h"
+#include "tests/mta/store_fixture.h"
 #include "tests/unit.h"
 
 #include <poll.h>
@@ -30,28 +31,6 @@ static char dir[256];
 static struct store *st;
 static struct compliance *cp;
 static struct policy *pol;
-static int sync_tag;
-
-static void make_dir(void)
-{
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/compliance-test-XXXXXX",
-	    t && *t ? t : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void remove_dir(void)
-{
-	char p[300];
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
-}
 
 static struct store *open_store(void)
 {
@@ -73,13 +52,10 @@ static struct policy *load(const char *path)
 	return p;
 }
 
-static int synced;
-
 static void route(const struct store_completion *c, void *arg)
 {
-	if (c->cookie == &sync_tag)
-		synced = 1;
-	else if (compliance_owns_cookie(cp, c->cookie))
+	(void)arg;
+	if (compliance_owns_cookie(cp, c->cookie))
 		compliance_completion(cp, c);
 	else
 		printf("# stray completion\n");
@@ -88,23 +64,12 @@ static void route(const struct store_completion *c, void *arg)
 /* Waits until everything submitted so far has completed and was routed. */
 static int sync_store(void)
 {
-	struct store_op op = { .kind = STORE_OP_KV_PUT, .cookie = &sync_tag,
-	    .u.kv = { .key = "zz-sync", .klen = 7, .val = "1", .vlen = 1 } };
-	struct pollfd pfd = { .fd = store_notify_fd(st), .events = POLLIN };
-	synced = 0;
-	if (store_submit(st, &op, 1) < 0)
-		return -1;
-	while (!synced) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			return -1;
-		store_drain_completions(st, route, NULL);
-	}
-	return 0;
+	return fixture_sync(st, route, NULL);
 }
 
 static void setup(void)
 {
-	make_dir();
+	fixture_dir_make(dir, sizeof(dir), "compliance-test");
 	st = open_store();
 	cp = compliance_new(st, NULL);
 }
@@ -116,7 +81,7 @@ static void teardown(void)
 	store_close(st);
 	cp = NULL;
 	st = NULL;
-	remove_dir();
+	fixture_dir_clear(dir, 0);
 }
 
 static char tbuf[1024];

@@ -9,6 +9,7 @@
  * from carrier codes, and the store's attached mode.
  */
 #include "mta/monitor.h"
+#include "tests/mta/store_fixture.h"
 #include "tests/unit.h"
 
 #include <poll.h>
@@ -29,32 +30,18 @@ static struct store *st;
 static struct compliance *cp;
 static struct monitors *mon;
 static struct policy *pol;
-static int sync_tag, synced;
 
 static void route(const struct store_completion *c, void *arg)
 {
 	(void)arg;
-	if (c->cookie == &sync_tag)
-		synced = 1;
-	else if (compliance_owns_cookie(cp, c->cookie))
+	if (compliance_owns_cookie(cp, c->cookie))
 		compliance_completion(cp, c);
 }
 
 /* Waits until everything submitted so far has completed. */
 static int sync_store(void)
 {
-	struct store_op op = { .kind = STORE_OP_KV_PUT, .cookie = &sync_tag,
-	    .u.kv = { .key = "zz-sync", .klen = 7, .val = "1", .vlen = 1 } };
-	struct pollfd pfd = { .fd = store_notify_fd(st), .events = POLLIN };
-	synced = 0;
-	if (store_submit(st, &op, 1) < 0)
-		return -1;
-	while (!synced) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			return -1;
-		store_drain_completions(st, route, NULL);
-	}
-	return 0;
+	return fixture_sync(st, route, NULL);
 }
 
 static struct store *open_store(int attach)
@@ -70,12 +57,7 @@ static struct store *open_store(int attach)
 
 static void setup(void)
 {
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/monitor-test-XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	fixture_dir_make(dir, sizeof(dir), "monitor-test");
 	st = open_store(0);
 	cp = compliance_new(st, NULL);
 	mon = monitors_new(cp, st);
@@ -83,7 +65,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char p[300];
 	sync_store();
 	monitors_free(mon);
 	compliance_free(cp);
@@ -91,11 +72,7 @@ static void teardown(void)
 	mon = NULL;
 	cp = NULL;
 	st = NULL;
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
+	fixture_dir_clear(dir, 0);
 }
 
 static uint32_t check(const char *src, const char *dst)

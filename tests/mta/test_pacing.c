@@ -8,9 +8,9 @@
 #include "mta/fairq.h"
 #include "mta/pacing.h"
 #include "policy/policy.h"
+#include "tests/mta/store_fixture.h"
 #include "tests/unit.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +29,11 @@ static char dir[256];
 static struct store *st;
 static struct pacing *pc;
 static struct policy *pol;
-static int synced, sync_tag;
 
 static void route(const struct store_completion *c, void *arg)
 {
 	(void)arg;
-	if (c->cookie == &sync_tag)
-		synced = 1;
-	else if (pacing_owns_cookie(c->cookie))
+	if (pacing_owns_cookie(c->cookie))
 		pacing_completion(pc, c);
 	else
 		printf("# stray completion\n");
@@ -45,18 +42,7 @@ static void route(const struct store_completion *c, void *arg)
 /* Waits until everything submitted so far has completed and was routed. */
 static int sync_store(void)
 {
-	struct store_op op = { .kind = STORE_OP_KV_PUT, .cookie = &sync_tag,
-	    .u.kv = { .key = "zz-sync", .klen = 7, .val = "1", .vlen = 1 } };
-	struct pollfd pfd = { .fd = store_notify_fd(st), .events = POLLIN };
-	synced = 0;
-	if (store_submit(st, &op, 1) < 0)
-		return -1;
-	while (!synced) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			return -1;
-		store_drain_completions(st, route, NULL);
-	}
-	return 0;
+	return fixture_sync(st, route, NULL);
 }
 
 static const char *policy_text =
@@ -95,11 +81,7 @@ static struct policy *load_policy(void)
 
 static void wipe(void)
 {
-	char p[300];
-	snprintf(p, sizeof p, "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/lock.mdb", dir);
-	unlink(p);
+	fixture_dir_clear(dir, 1);
 }
 
 static void open_all(int64_t start)
@@ -320,10 +302,7 @@ static void test_rates_start_spent(void)
 
 int main(void)
 {
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/pacing-test-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(dir))
-		return 1;
+	fixture_dir_make(dir, sizeof dir, "pacing-test");
 	pol = load_policy();
 	if (!pol)
 		return 1;
@@ -334,9 +313,9 @@ int main(void)
 	RUN(test_cap_restart);
 	RUN(test_rates_start_spent);
 	policy_unref(pol);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	char path[300];
+	snprintf(path, sizeof path, "%s/policy.yaml", dir);
+	unlink(path);
+	fixture_dir_clear(dir, 0);
 	return unit_done();
 }

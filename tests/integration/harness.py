@@ -49,6 +49,15 @@ def offset_to(hour_utc):
     return int((target - now).total_seconds())
 
 
+def copy_conf(root, tmp, files=("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv")):
+    """A conf/ in tmp with the shipped files a test starts from; its path."""
+    conf = os.path.join(tmp, "conf")
+    os.makedirs(conf, exist_ok=True)
+    for f in files:
+        shutil.copy(os.path.join(root, "conf", f), conf)
+    return conf
+
+
 class Failure(Exception):
     pass
 

@@ -7,7 +7,6 @@ number, and START lifts it.
     test_optout.py SMPPD SMPPSIM SOURCE_ROOT
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -43,10 +42,7 @@ def submits(log):
 
 def run(tmp):
     smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    conf = os.path.join(tmp, "conf")
-    os.makedirs(conf)
-    for f in ("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
-        shutil.copy(os.path.join(root, "conf", f), conf)
+    conf = harness.copy_conf(root, tmp)
     cp, cport, clog = carrier(smppsim, tmp, "night", [(HANDSET, NOTIFY, "STOP")] * 2, 2000)
     night = offset_to(7) + 1800
     os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(night)

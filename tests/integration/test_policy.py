@@ -33,10 +33,7 @@ NYC = "12125550100"      # a New York recipient
 def run(tmp):
     smppd, cache, root = sys.argv[1], sys.argv[2], sys.argv[3]
     mods = common.ensure_node_smpp(cache)
-    conf = os.path.join(tmp, "conf")
-    os.makedirs(conf)
-    for f in ("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
-        shutil.copy(os.path.join(root, "conf", f), conf)
+    conf = harness.copy_conf(root, tmp)
     seen_log = os.path.join(tmp, "carrier.log")
     carrier = harness.spawn(["node", os.path.join(HERE, "node_peers.js"), mods, "carrier"],
                             stdout=subprocess.PIPE, env=dict(os.environ, CARRIER_LOG=seen_log))

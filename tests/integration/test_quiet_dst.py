@@ -16,7 +16,6 @@ message may go; an smppsim carrier logs what arrives and when.
 """
 import calendar
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -38,10 +37,7 @@ def utc(y, mo, d, h, mi, s):
 
 def run(tmp):
     smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    conf = os.path.join(tmp, "conf")
-    os.makedirs(conf)
-    for f in ("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
-        shutil.copy(os.path.join(root, "conf", f), conf)
+    conf = harness.copy_conf(root, tmp)
     log = os.path.join(tmp, "carrier.log")
     cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--log-submits", log],
                        stdout=subprocess.PIPE)

@@ -5,7 +5,6 @@ route's carrier list when a carrier is down, and back when it returns.
     test_routes.py SMPPD SMPPSIM SOURCE_ROOT
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -36,10 +35,7 @@ def dsts(log):
 
 def run(tmp):
     smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    conf = os.path.join(tmp, "conf")
-    os.makedirs(conf)
-    for f in ("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
-        shutil.copy(os.path.join(root, "conf", f), conf)
+    conf = harness.copy_conf(root, tmp)
     la, lb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
     pa, porta = carrier(smppsim, la)
     pb, portb = carrier(smppsim, lb)

@@ -267,13 +267,15 @@ static void finish(struct relay *r, struct flight *f, enum store_state state,
 			n++;
 		}
 	}
-	if (store_submit(r->store, ops, n) != 0) {
-		log_error("dispatch", "event=store_submit_failed op=final");
+	char id[STORE_MSGID_LEN + 1];
+	store_msgid_format(f->id, id);
+	int rc = store_submit(r->store, ops, n);
+	if (rc != 0) {
+		log_error("dispatch", "event=store_submit_failed op=final id=%s error=\"%s\"", id,
+		    store_strerror(rc));
 		if (n > 1)
 			pending_put(ops[1].cookie);
 	}
-	char id[STORE_MSGID_LEN + 1];
-	store_msgid_format(f->id, id);
 	log_info("dispatch", "event=final id=%s state=%s error=0x%08x", id, store_state_name(state), err);
 }
 
@@ -309,8 +311,12 @@ static void requeue(struct relay *r, struct flight *f, int64_t delay_ms, int cou
 		p->lane = dispatch_lane_name(r, f->lane);
 		p->due_ms = due;
 	}
-	if (store_submit(r->store, &op, 1) != 0) {
-		log_error("dispatch", "event=store_submit_failed op=requeue");
+	int rc = store_submit(r->store, &op, 1);
+	if (rc != 0) {
+		char id[STORE_MSGID_LEN + 1];
+		store_msgid_format(f->id, id);
+		log_error("dispatch", "event=store_submit_failed op=requeue id=%s error=\"%s\"", id,
+		    store_strerror(rc));
 		pending_put(p);
 	}
 }

@@ -31,6 +31,7 @@ struct dispatch;
 struct policy;
 struct policy_lookup;
 struct compliance;
+struct hooks;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -110,6 +111,7 @@ struct relay {
 	struct policy *policy;      /* NULL: no policy file */
 	const struct policy_lookup *lookup; /* NULL: nothing on record */
 	struct compliance *compliance;      /* opt-outs, consent, history */
+	struct hooks *hooks;                /* external policy hooks (hook.c) */
 	const char *policy_path;
 	int stopping;
 	uint64_t stop_deadline;

@@ -816,6 +816,7 @@ static void hook_done(void *arg, const struct hook_result *res)
 	struct held *h = arg;
 	if (res->outcome == HOOK_SHUTDOWN) {
 		/* Never acknowledged: the application submits it again. */
+		log_info("hook", "event=held_dropped token=%s reason=\"smppd is stopping\"", h->token);
 		if (h->multi && --h->multi->remaining == 0)
 			free(h->multi);
 		held_free(h);

@@ -34,6 +34,7 @@ CAMPAIGNS = [
     ("CDOWN", "FRAUD_ALERT", "12025550141"),      # nothing listens, reject
     ("CGARBAGE", "SECURITY_ALERT", "12025550151"),  # garbage answers, reject
     ("CNOHOOK", "LOW_VOLUME", "12025550171"),     # no hook at all
+    ("CSTUCK", "POLLING_VOTING", "12025550181"),  # never answers, 30s timeout
 ]
 SRC = {c[0]: c[2] for c in CAMPAIGNS}
 
@@ -116,6 +117,8 @@ def run(tmp):
              use_cases="[CUSTOMER_CARE]"),
         dict(name="silent-reject", address=silent.address, timeout="300ms", on_timeout="reject",
              use_cases="[DELIVERY_NOTIFICATION]"),
+        dict(name="stuck", address=silent.address, timeout="30s", on_timeout="accept",
+             use_cases="[POLLING_VOTING]"),
         dict(name="down", address="tcp:127.0.0.1:%d" % free_tcp_port(), timeout="1s",
              on_timeout="reject", use_cases="[FRAUD_ALERT]"),
         dict(name="garbage", address=garbage.address, timeout="1s", on_timeout="reject",
@@ -238,8 +241,16 @@ def run(tmp):
     time.sleep(0.5)
     check(not (set(rejected) | {"12125550105"}) & reached(clog),
           "no rejected, dropped or deferred message reached the carrier")
+    # smppd stopping while a submit waits on a hook: dropped, no leak.
+    c.send(sc.SUBMIT_SM, c.submit_body(SRC["CSTUCK"], "12125550123", "Vote now"))
+    harness.wait_for(lambda: any("Vote now" in t for t in silent.texts()), 10, "the stuck hook asked")
+    t0 = time.time()
+    check(d.stop() == 0, "smppd stops cleanly, with a submit still waiting on a hook")
+    check(time.time() - t0 < 15, "...without waiting for the hook's 30s timeout")
+    check(d.grep(r"event=held_dropped token=\S+ reason=\"smppd is stopping\""),
+          "the waiting submit is dropped and logged")
+    check("12125550123" not in reached(clog), "the message that waited was not sent")
     c.close()
-    check(d.stop() == 0, "smppd stops cleanly")
     dump = subprocess.run(["mdb_dump", "-a", "-p", os.path.join(tmp, "store")],
                           capture_output=True).stdout
     check(all(rule in dump for rule in (b"hook:unix-judge", b"hook:tcp-judge", b"hook:silent-reject",

@@ -41,6 +41,7 @@ struct hook_conn {
 	enum conn_state state;
 	struct hook_call *call;       /* HC_BUSY: the request on it */
 	unsigned id;                  /* for the logs: 1, 2, ... per pool */
+	unsigned answered;            /* requests answered on it so far */
 	struct hook_conn *next;
 };
 
@@ -67,6 +68,7 @@ struct hook_call {
 	struct hook_conn *conn;       /* carrying it, NULL while queued */
 	struct event *timer;
 	int settled;                  /* list[at] has decided */
+	int retried;                  /* resent after a reused link closed */
 	enum policy_action action;
 	enum hook_outcome outcome;
 	char text[160];
@@ -234,10 +236,23 @@ static void hconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	    strerror(EVUTIL_SOCKET_ERROR()));
 	enum conn_state st = hc->state;
 	struct hook_call *c = hc->call;
+	/* A server may close a link it thinks idle just as a request goes
+	 * out on it; that request never reached it and is sent once more. */
+	int resend = st == HC_BUSY && c && hc->answered > 0 && !c->retried &&
+	    evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0;
 	hc->call = NULL;
 	conn_drop(hc);
 	if (st == HC_CONNECTING) {
 		connect_failed(p, why);
+	} else if (resend) {
+		log_info("hook", "event=hook_resend hook=%s token=%s reason=\"%s\"",
+		    c->list[c->at]->name, c->token, why);
+		c->retried = 1;
+		c->conn = NULL;
+		c->next_wait = p->wait_head;
+		p->wait_head = c;
+		if (!p->wait_tail)
+			p->wait_tail = c;
 	} else if (st == HC_BUSY && c) {
 		call_fail(c, HOOK_CLOSED, why);
 	} else {
@@ -311,6 +326,7 @@ static void hconn_read_cb(struct bufferevent *bev, void *arg)
 	}
 	hc->call = NULL;
 	hc->state = HC_IDLE;
+	hc->answered++;
 	log_debug("hook", "event=hook_answer hook=%s token=%s action=%s conn=%u",
 	    c->list[c->at]->name, c->token, action_name(action), hc->id);
 	call_settle(c, action, HOOK_ANSWERED, plain);
@@ -481,6 +497,7 @@ static void call_queue(struct hook_call *c)
 {
 	const struct policy_hook *hk = c->list[c->at];
 	c->settled = 0;
+	c->retried = 0;
 	c->conn = NULL;
 	c->pool = pool_get(c->hooks, hk->address);
 	if (!c->pool) {

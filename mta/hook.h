@@ -16,7 +16,9 @@
  * sequential policy server is enough.  Requests beyond the pool wait in
  * the pool's FIFO (their timeout runs while they wait).  A connection
  * whose request timed out is closed, since its late answer would be
- * read as the next request's.  After a failed connect the address is
+ * read as the next request's.  A request on a connection that had
+ * already served others and closes before any answer is sent once more
+ * on another (the server may have closed a link it thought idle).  After a failed connect the address is
  * "down" for a short, growing back-off: requests then get on_timeout at
  * once instead of each trying (and waiting) to connect.
  *

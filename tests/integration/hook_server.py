@@ -11,7 +11,9 @@ after the other on each connection.
 Modes: "judge" answers by the text: REJECTME reject, DEFERME defer,
 TCPREJECT reject when the server is named "tcp", else accept (postfix's
 DUNNO for every third, to show it reads as accept); "silent" reads and never
-answers; "garbage" answers a line that is not the protocol.
+answers; "garbage" answers a line that is not the protocol; "flaky" judges
+the first request on a connection and closes the connection, unanswered,
+on the second (as a server closing a link it thought idle).
 """
 import os
 import socket
@@ -72,7 +74,7 @@ class HookServer:
         return "action=DUNNO" if len(self.requests) % 3 == 0 else "action=accept"
 
     def _serve(self, s):
-        buf = b""
+        buf, served = b"", 0
         while True:
             try:
                 data = s.recv(65536)
@@ -89,6 +91,10 @@ class HookServer:
                     self.requests.append(req)
                 if self.mode == "silent":
                     continue
+                if self.mode == "flaky" and served == 1:
+                    s.close()
+                    return
+                served += 1
                 if self.mode == "garbage":
                     reply = "hello, I am not a policy server\n\n"
                 else:

@@ -35,6 +35,7 @@ CAMPAIGNS = [
     ("CGARBAGE", "SECURITY_ALERT", "12025550151"),  # garbage answers, reject
     ("CNOHOOK", "LOW_VOLUME", "12025550171"),     # no hook at all
     ("CSTUCK", "POLLING_VOTING", "12025550181"),  # never answers, 30s timeout
+    ("CFLAKY", "CHARITY", "12025550191"),         # closes reused links, reject
 ]
 SRC = {c[0]: c[2] for c in CAMPAIGNS}
 
@@ -108,6 +109,7 @@ def run(tmp):
     tcp = HookServer("tcp:127.0.0.1:0", "judge", name="tcp")
     silent = HookServer("unix:" + os.path.join(tmp, "silent.sock"), "silent")
     garbage = HookServer("tcp:127.0.0.1:0", "garbage")
+    flaky = HookServer("unix:" + os.path.join(tmp, "flaky.sock"), "flaky")
     hooks = [
         dict(name="unix-judge", address=unix.address, timeout="2s",
              use_cases="[2FA, HIGHER_EDUCATION]"),
@@ -117,6 +119,8 @@ def run(tmp):
              use_cases="[CUSTOMER_CARE]"),
         dict(name="silent-reject", address=silent.address, timeout="300ms", on_timeout="reject",
              use_cases="[DELIVERY_NOTIFICATION]"),
+        dict(name="flaky", address=flaky.address, timeout="2s", on_timeout="reject",
+             connections=1, use_cases="[CHARITY]"),
         dict(name="stuck", address=silent.address, timeout="30s", on_timeout="accept",
              use_cases="[POLLING_VOTING]"),
         dict(name="down", address="tcp:127.0.0.1:%d" % free_tcp_port(), timeout="1s",
@@ -191,6 +195,11 @@ def run(tmp):
     d.wait_log(r"event=hook_failed hook=garbage .*outcome=garbage on_timeout=reject "
                r"reason=\"not a policy answer")
     check(True, "the garbage answer is logged")
+    submit("CFLAKY", "12125550124", "Donate today", 0, "flaky hook, first request: accepted")
+    submit("CFLAKY", "12125550125", "Donate again", 0,
+           "flaky hook closes the reused link: the request is sent again and accepted")
+    check(flaky.connections == 2 and len(flaky.requests) == 3, "...on a second connection")
+    d.wait_log(r"event=hook_resend hook=flaky")
     submit("CNOHOOK", "12125550115", "Low volume hello", 0, "a campaign no hook applies to")
 
     # Other submits keep flowing while one waits on a slow hook.
@@ -256,7 +265,7 @@ def run(tmp):
     check(all(rule in dump for rule in (b"hook:unix-judge", b"hook:tcp-judge", b"hook:silent-reject",
                                         b"hook:down", b"hook:garbage")),
           "the hook rejects and defers are in the audit log")
-    for s in (unix, tcp, silent, garbage):
+    for s in (unix, tcp, silent, garbage, flaky):
         s.close()
 
 

@@ -22,6 +22,7 @@
 
 #include "mta/compliance.h"
 #include "mta/config.h"
+#include "mta/hook.h"
 #include "mta/log.h"
 #include "mta/pacing.h"
 #include "mta/monitor.h"
@@ -267,6 +268,9 @@ static int start(struct relay *r)
 	r->monitors = monitors_new(r->compliance, r->store);
 	if (!r->monitors)
 		return -1;
+	r->hooks = hooks_new(r->base);
+	if (!r->hooks)
+		return -1;
 	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
 	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
 		return -1;
@@ -294,6 +298,10 @@ static int start(struct relay *r)
 
 static void stop(struct relay *r)
 {
+	/* First: submits held on hooks are dropped while their sessions
+	 * still exist (nothing was acknowledged for them). */
+	hooks_free(r->hooks);
+	r->hooks = NULL;
 	for (uint32_t i = 0; i < r->conns_cap; i++) {
 		struct conn *c = r->conns[i];
 		if (c)

@@ -32,6 +32,7 @@ struct policy;
 struct policy_lookup;
 struct compliance;
 struct monitors;
+struct hooks;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -115,6 +116,7 @@ struct relay {
 	struct compliance *compliance;      /* opt-outs, consent, history */
 	struct monitors *monitors;          /* per-campaign rate monitors */
 	struct event *pause_ev;             /* re-reads pause records */
+	struct hooks *hooks;                /* external policy hooks (hook.c) */
 	const char *policy_path;
 	int stopping;
 	uint64_t stop_deadline;

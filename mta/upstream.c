@@ -21,6 +21,7 @@
 #include "mta/net.h"
 #include "mta/relay.h"
 #include "mta/compliance.h"
+#include "mta/hook.h"
 #include "policy/policy.h"
 #include "smpp/coding.h"
 #include "smpp/receipt.h"
@@ -250,25 +251,46 @@ static int reencode(struct store_msg *m, const struct policy_verdict *v, uint8_t
 	return 0;
 }
 
-static void log_verdict(const struct conn *c, const struct store_msg *m,
+static void log_verdict(const char *account, const struct store_msg *m,
     const struct policy_verdict *v)
 {
 	char dst[48];
 	log_quote(m->dst_addr, strlen(m->dst_addr), dst, sizeof dst);
 	log_info("policy", "event=%s account=%s campaign=%s to=%s rule=%s status=0x%08x reason=\"%s\"",
-	    v->action == POLICY_REJECT ? "reject" : "defer", c->account->cfg->system_id,
+	    v->action == POLICY_REJECT ? "reject" : "defer", account,
 	    v->campaign ? v->campaign : "-", dst, v->rule ? v->rule : "-", v->status, v->reason);
 }
+
+/* What the next checks read: contacted, sends in the cap window, footer. */
+static void record_send(struct relay *r, const struct store_msg *m,
+    const struct policy_verdict *v)
+{
+	if (v->brand)
+		compliance_record_send(r->compliance, v->brand, v->campaign, m->dst_addr,
+		    relay_wall_ms() / 1000, (v->modified & POLICY_MOD_FOOTER) != 0);
+}
+
+/* External hooks (below): a submit held until they have answered. */
+struct held;
+static struct held *hold(struct conn *c, const struct store_msg *m,
+    const struct policy_msg *msg, const struct policy_verdict *v);
+static void held_reply_to(struct held *h, const struct smpp_pdu *pdu);
+static void held_multi(struct held *h, struct multi *mu, unsigned index,
+    const struct smpp_addr *dest);
 
 /*
  * Runs the checks of policy.yaml on a message built from a submit.  On
  * accept or defer the message gets its campaign (its queue lane), maybe a
  * rewritten body (in buf) and a due time.  Returns the status to answer.
+ * When the verdict names external hooks, *held is set (status 0): the
+ * hooks are being asked and the submit is answered when they have.
  */
-static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, size_t cap)
+static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, size_t cap,
+    struct held **held)
 {
 	struct relay *r = c->relay;
 	const struct config_account *a = c->account->cfg;
+	*held = NULL;
 	if (!r->policy)
 		return SMPP_ESME_ROK; /* no policy file: the account's default campaign */
 	static char text[4 * STORE_BODY_MAX], rewritten[4 * STORE_BODY_MAX];
@@ -283,10 +305,12 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 		return SMPP_ESME_RINVSRCADR;
 	}
 	int64_t now = relay_wall_ms() / 1000;
-	if (v.action != POLICY_ACCEPT || v.modified)
+	int asks_hooks = v.action == POLICY_ACCEPT && v.nhooks > 0;
+	/* A message the hooks still judge is audited once they have. */
+	if ((v.action != POLICY_ACCEPT || v.modified) && !asks_hooks)
 		compliance_audit_verdict(r->compliance, now, 0, &msg, &v);
 	if (v.action == POLICY_REJECT) {
-		log_verdict(c, m, &v);
+		log_verdict(a->system_id, m, &v);
 		return v.status ? v.status : SMPP_ESME_RSUBMITFAIL;
 	}
 	m->campaign = v.campaign ? v.campaign : m->campaign;
@@ -295,32 +319,43 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 	if (v.modified && reencode(m, &v, buf, cap) != 0)
 		return SMPP_ESME_RSYSERR;
 	if (v.action == POLICY_DEFER) {
-		log_verdict(c, m, &v);
+		log_verdict(a->system_id, m, &v);
 		m->state = STORE_DEFERRED;
 		m->next_attempt_ms = v.defer_until * 1000;
 	}
-	/* What the next checks read: contacted, sends in the cap window, footer. */
-	if (v.brand)
-		compliance_record_send(r->compliance, v.brand, v.campaign, m->dst_addr, now,
-		    (v.modified & POLICY_MOD_FOOTER) != 0);
+	if (asks_hooks) {
+		*held = hold(c, m, &msg, &v);
+		return *held ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
+	}
+	record_send(r, m, &v);
 	return SMPP_ESME_ROK;
 }
 
+/* Answers a request by its command and sequence (the PDU may be gone). */
+static void respond_to(struct conn *c, uint32_t command_id, uint32_t sequence,
+    uint32_t status)
+{
+	struct smpp_pdu resp;
+	smpp_pdu_init(&resp, smpp_resp_id(command_id), sequence);
+	resp.command_status = status;
+	smpp_session_respond(c->sess, &resp);
+}
+
 /*
- * Hand op to the store with a cookie that answers pdu when it is
+ * Hand op to the store with a cookie that answers the request when it is
  * committed; if it cannot even be queued, answer ESME_RSYSERR now.
  */
-static void submit_answered(struct conn *c, const struct smpp_pdu *pdu, enum pending_kind kind,
-    struct store_op *op, const char *lane, int64_t due_ms)
+static void submit_answered(struct conn *c, uint32_t command_id, uint32_t sequence,
+    enum pending_kind kind, struct store_op *op, const char *lane, int64_t due_ms)
 {
 	struct pending *p = pending_get(c->relay, kind);
 	if (!p) {
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		respond_to(c, command_id, sequence, SMPP_ESME_RSYSERR);
 		return;
 	}
 	p->conn = conn_ref(c);
-	p->sequence = pdu->sequence_number;
-	p->command_id = pdu->command_id;
+	p->sequence = sequence;
+	p->command_id = command_id;
 	p->lane = lane;
 	p->due_ms = due_ms;
 	op->cookie = p;
@@ -328,34 +363,42 @@ static void submit_answered(struct conn *c, const struct smpp_pdu *pdu, enum pen
 	if (rc != 0) {
 		pending_put(p);
 		log_error("upstream", "event=store_submit_failed command=%s error=\"%s\"",
-		    smpp_command_name(pdu->command_id), store_strerror(rc));
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		    smpp_command_name(command_id), store_strerror(rc));
+		respond_to(c, command_id, sequence, SMPP_ESME_RSYSERR);
 	}
 }
 
-static void enqueue(struct conn *c, const struct smpp_pdu *pdu, struct store_msg *m)
+static void enqueue(struct conn *c, uint32_t command_id, uint32_t sequence,
+    struct store_msg *m)
 {
 	const char *lane = dispatch_lane_name(c->relay, m->lane);
 	if (!lane) {
-		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		respond_to(c, command_id, sequence, SMPP_ESME_RSYSERR);
 		return;
 	}
 	struct store_op op = { .kind = STORE_OP_ENQUEUE, .u.msg = m };
-	submit_answered(c, pdu, PENDING_SUBMIT_ACK, &op, lane, m->next_attempt_ms);
+	submit_answered(c, command_id, sequence, PENDING_SUBMIT_ACK, &op, lane,
+	    m->next_attempt_ms);
 }
 
 static void on_submit(struct conn *c, const struct smpp_pdu *pdu)
 {
 	struct store_msg m;
 	static uint8_t body[STORE_BODY_MAX];
+	struct held *h = NULL;
 	uint32_t status = build_message(c, pdu, &pdu->dest, &m);
 	if (status == SMPP_ESME_ROK)
-		status = apply_policy(c, &m, body, sizeof body);
+		status = apply_policy(c, &m, body, sizeof body, &h);
 	if (status != SMPP_ESME_ROK) {
 		respond_status(c, pdu, status);
 		return;
 	}
-	enqueue(c, pdu, &m);
+	if (h) {
+		/* Unanswered, it counts in the session's window meanwhile. */
+		held_reply_to(h, pdu);
+		return;
+	}
+	enqueue(c, pdu->command_id, pdu->sequence_number, &m);
 }
 
 static void answer_submit(struct conn *c, const struct pending *p, uint32_t status,
@@ -438,7 +481,7 @@ static void on_cancel(struct conn *c, const struct smpp_pdu *pdu)
 		return;
 	}
 	struct store_op op = { .kind = STORE_OP_CANCEL, .id = m.id };
-	submit_answered(c, pdu, PENDING_CANCEL, &op, NULL, 0);
+	submit_answered(c, pdu->command_id, pdu->sequence_number, PENDING_CANCEL, &op, NULL, 0);
 }
 
 static void on_replace(struct conn *c, const struct smpp_pdu *pdu)
@@ -459,7 +502,7 @@ static void on_replace(struct conn *c, const struct smpp_pdu *pdu)
 	message_body(pdu, &op.u.replace.body, &op.u.replace.body_len);
 	op.u.replace.registered_delivery = pdu->registered_delivery;
 	op.u.replace.validity_ms = validity;
-	submit_answered(c, pdu, PENDING_REPLACE, &op, NULL, 0);
+	submit_answered(c, pdu->command_id, pdu->sequence_number, PENDING_REPLACE, &op, NULL, 0);
 }
 
 /* --- submit_multi ----------------------------------------------------- */
@@ -500,6 +543,21 @@ static void multi_answer(struct relay *r, struct multi *mu)
 	free(mu);
 }
 
+/* Destinations the store could not take while others wait on hooks. */
+static void multi_batch_failed(struct relay *r, struct multi *mu, struct store_op *ops,
+    unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct store_msg *m = ops[i].u.msg;
+		multi_fail(mu, &(struct smpp_addr){ m->dst_ton, m->dst_npi, m->dst_addr },
+		    SMPP_ESME_RSYSERR);
+		pending_put(ops[i].cookie);
+	}
+	mu->remaining -= n;
+	if (mu->remaining == 0)
+		multi_answer(r, mu);
+}
+
 static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 {
 	struct multi *mu = calloc(1, sizeof *mu);
@@ -512,18 +570,24 @@ static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 	static struct store_msg msgs[SMPP_MAX_DESTS];
 	static struct store_op ops[SMPP_MAX_DESTS];
 	static uint8_t bodies[SMPP_MAX_DESTS][STORE_BODY_MAX];
-	unsigned n = 0;
+	unsigned n = 0, held = 0;
 	for (unsigned i = 0; i < pdu->number_of_dests; i++) {
 		const struct smpp_dest *d = &pdu->dests[i];
+		struct held *h = NULL;
 		if (d->dest_flag != 1) {
 			multi_fail(mu, &(struct smpp_addr){ 0, 0, d->dl_name }, SMPP_ESME_RINVDLNAME);
 			continue;
 		}
 		uint32_t st = build_message(c, pdu, &d->sme, &msgs[n]);
 		if (st == SMPP_ESME_ROK)
-			st = apply_policy(c, &msgs[n], bodies[n], sizeof bodies[n]);
+			st = apply_policy(c, &msgs[n], bodies[n], sizeof bodies[n], &h);
 		if (st != SMPP_ESME_ROK) {
 			multi_fail(mu, &d->sme, st);
+			continue;
+		}
+		if (h) {
+			held_multi(h, mu, i, &d->sme);
+			held++;
 			continue;
 		}
 		struct pending *p = pending_get(c->relay, PENDING_MULTI);
@@ -536,17 +600,21 @@ static void on_submit_multi(struct conn *c, const struct smpp_pdu *pdu)
 		ops[n] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = &msgs[n] };
 		n++;
 	}
-	mu->remaining = n;
-	if (n == 0 || store_submit(c->relay->store, ops, n) != 0) {
-		for (unsigned i = 0; i < n; i++)
-			pending_put(ops[i].cookie);
-		if (n) {
-			free(mu);
-			respond_status(c, pdu, SMPP_ESME_RSYSERR);
+	/* Held destinations report to mu later: it must outlive them. */
+	mu->remaining = n + held;
+	if (n > 0 && store_submit(c->relay->store, ops, n) != 0) {
+		if (held) {
+			multi_batch_failed(c->relay, mu, ops, n);
 			return;
 		}
-		multi_answer(c->relay, mu);
+		for (unsigned i = 0; i < n; i++)
+			pending_put(ops[i].cookie);
+		free(mu);
+		respond_status(c, pdu, SMPP_ESME_RSYSERR);
+		return;
 	}
+	if (n + held == 0)
+		multi_answer(c->relay, mu);
 }
 
 static void multi_completion(struct relay *r, struct pending *p,
@@ -562,6 +630,213 @@ static void multi_completion(struct relay *r, struct pending *p,
 	}
 	if (--mu->remaining == 0)
 		multi_answer(r, mu);
+}
+
+/* --- external policy hooks ---------------------------------------------- */
+
+/*
+ * A submit, or one destination of a submit_multi, whose verdict named
+ * hooks.  It waits here, unanswered (so the session's window counts it
+ * while its other submits go on), until the hooks have judged it.  The
+ * PDU and the static buffers of the submit are gone by then: what the
+ * store and the audit need is copied.  The policy is referenced because
+ * the verdict's strings and the hooks point into it.
+ */
+struct held {
+	struct relay *relay;
+	struct conn_ref conn;
+	uint32_t sequence, command_id;
+	struct multi *multi;              /* NULL: a submit_sm or data_sm */
+	unsigned dest_index;
+	char dest[24];                    /* multi: the address as submitted */
+	struct policy *policy;
+	struct policy_verdict v;          /* without its text */
+	char rule[80];
+	char token[32];
+	struct store_msg m;
+	char src[STORE_STR_MAX + 1], dst[STORE_STR_MAX + 1];
+	uint8_t body[STORE_BODY_MAX];
+};
+
+static void held_free(struct held *h)
+{
+	policy_unref(h->policy);
+	free(h);
+}
+
+static void held_reply_to(struct held *h, const struct smpp_pdu *pdu)
+{
+	h->sequence = pdu->sequence_number;
+	h->command_id = pdu->command_id;
+}
+
+static void held_multi(struct held *h, struct multi *mu, unsigned index,
+    const struct smpp_addr *dest)
+{
+	h->multi = mu;
+	h->dest_index = index;
+	snprintf(h->dest, sizeof h->dest, "%s", dest->addr ? dest->addr : "");
+}
+
+static void hook_done(void *arg, const struct hook_result *res);
+
+/* The request is formatted now, while the message's text is at hand. */
+static int held_ask(struct held *h, const struct policy_msg *msg,
+    const struct policy_verdict *v)
+{
+	size_t cap = 1024 + 3 * (v->text_len + 4 * STORE_STR_MAX);
+	char *req = malloc(cap);
+	if (!req)
+		return -1;
+	int n = policy_hook_request_format(req, cap, h->token, msg, v);
+	int rc = n < 0 ? -1 : hooks_ask(h->relay->hooks, v->hooks, v->nhooks, h->token, req,
+	    (size_t)n, hook_done, h);
+	free(req);
+	return rc;
+}
+
+static struct held *hold(struct conn *c, const struct store_msg *m,
+    const struct policy_msg *msg, const struct policy_verdict *v)
+{
+	static uint64_t tokens;
+	struct relay *r = c->relay;
+	struct held *h = calloc(1, sizeof *h);
+	if (!h || m->body_len > sizeof h->body) {
+		free(h);
+		log_error("hook", "event=hold_failed account=%s reason=\"out of memory\"",
+		    c->account->cfg->system_id);
+		return NULL;
+	}
+	h->relay = r;
+	h->conn = conn_ref(c);
+	h->policy = policy_ref(r->policy);
+	snprintf(h->token, sizeof h->token, "%d-%llu", r->cfg->node_id,
+	    (unsigned long long)++tokens);
+	h->m = *m;
+	snprintf(h->src, sizeof h->src, "%s", m->src_addr);
+	snprintf(h->dst, sizeof h->dst, "%s", m->dst_addr);
+	memcpy(h->body, m->body, m->body_len);
+	h->m.src_addr = h->src;
+	h->m.dst_addr = h->dst;
+	h->m.body = h->body;
+	h->v = *v;
+	h->v.text = NULL;   /* it lives in apply_policy's buffer */
+	h->v.text_len = 0;
+	h->v.text_buf = NULL;
+	h->v.text_cap = 0;
+	if (held_ask(h, msg, v) != 0) {
+		log_error("hook", "event=hold_failed account=%s token=%s reason=\"out of memory\"",
+		    c->account->cfg->system_id, h->token);
+		held_free(h);
+		return NULL;
+	}
+	log_debug("hook", "event=held account=%s token=%s hooks=%u", c->account->cfg->system_id,
+	    h->token, v->nhooks);
+	return h;
+}
+
+/*
+ * The hooks' verdict, as the policy's own would have been: audited and
+ * logged, a defer holds the message back for the hook's defer time.
+ * Returns the status to answer.
+ */
+static uint32_t held_verdict(struct held *h, const struct hook_result *res)
+{
+	struct relay *r = h->relay;
+	struct policy_verdict *v = &h->v;
+	int64_t now = relay_wall_ms();
+	struct policy_msg msg = { h->m.account, h->m.src_addr, h->m.dst_addr, NULL, 0 };
+	if (res->action != POLICY_ACCEPT) {
+		snprintf(h->rule, sizeof h->rule, "hook:%s", res->hook->name);
+		v->action = res->action;
+		v->rule = h->rule;
+		if (res->text[0])
+			snprintf(v->reason, sizeof v->reason, "%s", res->text);
+		else
+			snprintf(v->reason, sizeof v->reason, "%s by hook %s",
+			    res->action == POLICY_REJECT ? "rejected" : "deferred", res->hook->name);
+		v->status = res->action == POLICY_REJECT ? POLICY_ST_HOOK : POLICY_ST_OK;
+	}
+	if (v->action != POLICY_ACCEPT || v->modified)
+		compliance_audit_verdict(r->compliance, now / 1000, 0, &msg, v);
+	if (v->action == POLICY_REJECT) {
+		log_verdict(h->m.account, &h->m, v);
+		return POLICY_ST_HOOK;
+	}
+	if (v->action == POLICY_DEFER) {
+		int64_t due = now + res->hook->defer_ms;
+		v->defer_until = due / 1000;
+		log_verdict(h->m.account, &h->m, v);
+		h->m.state = STORE_DEFERRED;
+		if (h->m.next_attempt_ms < due)
+			h->m.next_attempt_ms = due;
+	}
+	record_send(r, &h->m, v);
+	return SMPP_ESME_ROK;
+}
+
+/* One destination of a submit_multi is judged: store it or count it out. */
+static void held_multi_done(struct held *h, uint32_t status)
+{
+	struct relay *r = h->relay;
+	struct multi *mu = h->multi;
+	struct smpp_addr dest = { h->m.dst_ton, h->m.dst_npi, h->dest };
+	struct pending *p = status == SMPP_ESME_ROK ? pending_get(r, PENDING_MULTI) : NULL;
+	if (p) {
+		p->multi = mu;
+		p->lane = dispatch_lane_name(r, h->m.lane);
+		p->due_ms = h->m.next_attempt_ms;
+		p->extra = h->dest_index;
+		struct store_op op = { .kind = STORE_OP_ENQUEUE, .cookie = p, .u.msg = &h->m };
+		if (p->lane && store_submit(r->store, &op, 1) == 0)
+			return; /* multi_completion() counts it */
+		pending_put(p);
+		status = SMPP_ESME_RSYSERR;
+	} else if (status == SMPP_ESME_ROK) {
+		status = SMPP_ESME_RSYSERR;
+	}
+	multi_fail(mu, &dest, status);
+	if (--mu->remaining == 0)
+		multi_answer(r, mu);
+}
+
+static void held_answer(struct conn *c, struct held *h, uint32_t status)
+{
+	if (status == SMPP_ESME_ROK) {
+		enqueue(c, h->command_id, h->sequence, &h->m);
+	} else {
+		respond_to(c, h->command_id, h->sequence, status);
+	}
+	conn_flush(c);
+	conn_resume(c);
+}
+
+static void hook_done(void *arg, const struct hook_result *res)
+{
+	struct held *h = arg;
+	if (res->outcome == HOOK_SHUTDOWN) {
+		/* Never acknowledged: the application submits it again. */
+		log_info("hook", "event=held_dropped token=%s reason=\"smppd is stopping\"", h->token);
+		if (h->multi && --h->multi->remaining == 0)
+			free(h->multi);
+		held_free(h);
+		return;
+	}
+	struct conn *c = conn_get(h->relay, h->conn);
+	if (!c) {
+		/* Nobody to answer, so nothing was promised: drop it. */
+		log_info("hook", "event=held_dropped token=%s reason=\"session closed\"", h->token);
+		if (h->multi)
+			held_multi_done(h, SMPP_ESME_RSYSERR);
+		held_free(h);
+		return;
+	}
+	uint32_t status = held_verdict(h, res);
+	if (h->multi)
+		held_multi_done(h, status);
+	else
+		held_answer(c, h, status);
+	held_free(h);
 }
 
 /* --- receipts and MOs to the application ------------------------------ */

@@ -5,6 +5,7 @@
  * daemon owns the socket, the timeout and the on_timeout action.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -126,4 +127,82 @@ int policy_hook_response_parse(const char *buf, size_t len,
 		i = end + 1;
 	}
 	return found;
+}
+
+long policy_hook_response_length(const char *buf, size_t len, size_t max)
+{
+	/* Line by line: a response ends at its first empty line, with or
+	 * without CR, so "\n\n" inside one line pair is all that counts. */
+	size_t start = 0;
+	while (start < len) {
+		const char *nl = memchr(buf + start, '\n', len - start);
+		if (nl == NULL)
+			break;
+		size_t end = (size_t)(nl - buf);
+		size_t ll = end - start;
+		if (ll == 0 || (ll == 1 && buf[start] == '\r'))
+			return end + 1 > max ? -1 : (long)(end + 1);
+		start = end + 1;
+	}
+	return len >= max ? -1 : 0;
+}
+
+static int copy_part(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* "host:port" or "[v6]:port"; the port all digits, 1..65535. */
+static int split_tcp(const char *s, char *host, size_t hostcap, char *port,
+    size_t portcap)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)))
+			return -1;  /* a bare v6 address needs brackets */
+		hl = (size_t)(colon - s);
+	}
+	const char *p = colon + 1;
+	size_t pl = strlen(p);
+	if (pl == 0 || pl > 5 || strspn(p, "0123456789") != pl || atoi(p) < 1
+	    || atoi(p) > 65535)
+		return -1;
+	if (copy_part(host, hostcap, h, hl) < 0)
+		return -1;
+	return copy_part(port, portcap, p, pl);
+}
+
+int policy_hook_address_split(const char *address,
+    enum policy_hook_family *family, char *host, size_t hostcap,
+    char *port, size_t portcap)
+{
+	if (address == NULL || portcap == 0)
+		return -1;
+	if (strncmp(address, "unix:", 5) == 0) {
+		const char *path = address + 5;
+		*family = POLICY_HOOK_UNIX;
+		port[0] = '\0';
+		/* sun_path holds 108 bytes on Linux, fewer elsewhere */
+		if (path[0] != '/' || strlen(path) >= 104)
+			return -1;
+		return copy_part(host, hostcap, path, strlen(path));
+	}
+	if (strncmp(address, "tcp:", 4) == 0) {
+		*family = POLICY_HOOK_TCP;
+		return split_tcp(address + 4, host, hostcap, port, portcap);
+	}
+	return -1;
 }

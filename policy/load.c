@@ -1051,10 +1051,12 @@ static int h_name(struct ld *l, yaml_node_t *n, void *o)
 static int h_address(struct ld *l, yaml_node_t *n, void *o)
 {
 	struct pol_hook *h = o;
+	enum policy_hook_family fam;
+	char host[256], port[16];
 	if (get_str(l, n, &h->pub.address) < 0)
 		return -1;
-	if (strncmp(h->pub.address, "unix:", 5) != 0
-	    && strncmp(h->pub.address, "tcp:", 4) != 0)
+	if (policy_hook_address_split(h->pub.address, &fam, host, sizeof(host),
+	    port, sizeof(port)) < 0)
 		return fail(l, n, "bad hook address \"%s\": expected unix:/path "
 		    "or tcp:host:port", h->pub.address);
 	return 0;
@@ -1082,16 +1084,32 @@ static int h_use_cases(struct ld *l, yaml_node_t *n, void *o)
 {
 	return use_case_mask(l, n, &((struct pol_hook *)o)->use_cases);
 }
+static int h_connections(struct ld *l, yaml_node_t *n, void *o)
+{
+	uint32_t v;
+	if (get_u32(l, n, 1, 64, &v) < 0)
+		return -1;
+	((struct pol_hook *)o)->pub.connections = v;
+	return 0;
+}
+static int h_defer(struct ld *l, yaml_node_t *n, void *o)
+{
+	return get_duration_ms(l, n, &((struct pol_hook *)o)->pub.defer_ms);
+}
 static int hook_item(struct ld *l, yaml_node_t *n, void *o)
 {
 	static const struct field f[] = {
 		{ "name", h_name, 1 }, { "address", h_address, 1 },
 		{ "timeout", h_timeout, 0 }, { "on_timeout", h_on_timeout, 0 },
-		{ "use_cases", h_use_cases, 0 }, { NULL, NULL, 0 },
+		{ "use_cases", h_use_cases, 0 },
+		{ "connections", h_connections, 0 }, { "defer", h_defer, 0 },
+		{ NULL, NULL, 0 },
 	};
 	struct pol_hook *h = &l->p->hooks[l->p->nhooks];
 	h->pub.timeout_ms = 1000;
 	h->pub.on_timeout = POLICY_DEFER;
+	h->pub.connections = 4;
+	h->pub.defer_ms = 5 * 60 * 1000;
 	if (walk_map(l, n, f, h, "hook") < 0)
 		return -1;
 	l->p->nhooks++;

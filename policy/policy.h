@@ -115,13 +115,15 @@ struct policy_msg {
 	size_t text_len;
 };
 
-#define POLICY_MAX_HOOKS 4
+#define POLICY_MAX_HOOKS 8       /* in a policy, and so per verdict */
 
 struct policy_hook {
 	const char *name;
 	const char *address;      /* "unix:/path" or "tcp:host:port" */
-	int timeout_ms;
-	enum policy_action on_timeout;
+	int timeout_ms;           /* per request, queueing included */
+	enum policy_action on_timeout; /* also on refused, closed, garbage */
+	unsigned connections;     /* persistent connections kept (1..64) */
+	int64_t defer_ms;         /* how long action=defer holds a message */
 };
 
 /* Rewrites the verdict reports in v->modified. */
@@ -310,6 +312,23 @@ int policy_hook_request_format(char *buf, size_t cap, const char *token,
  */
 int policy_hook_response_parse(const char *buf, size_t len,
     enum policy_action *action, char *text, size_t textcap);
+/*
+ * Framing of responses read from a stream: the length of the first
+ * response in buf, up to and including its empty line ("\n\n" or
+ * "\r\n\r\n"); 0 if it is not complete yet; -1 if max bytes have come
+ * without an end (the peer is not speaking the protocol).
+ */
+long policy_hook_response_length(const char *buf, size_t len, size_t max);
+
+enum policy_hook_family { POLICY_HOOK_UNIX, POLICY_HOOK_TCP };
+/*
+ * Splits a hook address: "unix:/path" gives the path in host (port
+ * ""), "tcp:host:port" or "tcp:[v6]:port" the host and the port.
+ * Returns 0, or -1 if it is malformed or does not fit.
+ */
+int policy_hook_address_split(const char *address,
+    enum policy_hook_family *family, char *host, size_t hostcap,
+    char *port, size_t portcap);
 
 /* ---- segments (until smpp/coding.h provides it) ------------------------ */
 

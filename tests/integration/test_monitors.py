@@ -46,7 +46,10 @@ def write_policy(root, conf):
         shutil.copy(os.path.join(root, "conf", f), conf)
     with open(os.path.join(root, "conf", "policy.yaml")) as f:
         text = f.read()
-    text = re.sub(r"^monitors:.*?(?=^hooks:)", MONITORS, text, count=1, flags=re.S | re.M)
+    # the section ends at the next line that is not indented
+    text, n = re.subn(r"^monitors:\n(?:[ \t].*\n|\n)*", MONITORS, text, count=1, flags=re.M)
+    assert n == 1, "no monitors: section in the shipped policy"
+    text = text.replace("    long_code: 1 ", "    long_code: 1000 ")
     path = os.path.join(conf, "policy.yaml")
     with open(path, "w") as f:
         f.write(text)

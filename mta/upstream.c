@@ -305,7 +305,7 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 		return SMPP_ESME_RINVSRCADR;
 	}
 	int64_t now = relay_wall_ms() / 1000;
-	int asks_hooks = v.action == POLICY_ACCEPT && v.nhooks > 0;
+	int asks_hooks = v.action != POLICY_REJECT && v.nhooks > 0;
 	/* A message the hooks still judge is audited once they have. */
 	if ((v.action != POLICY_ACCEPT || v.modified) && !asks_hooks)
 		compliance_audit_verdict(r->compliance, now, 0, &msg, &v);
@@ -763,13 +763,14 @@ static uint32_t held_verdict(struct held *h, const struct hook_result *res)
 		log_verdict(h->m.account, &h->m, v);
 		return POLICY_ST_HOOK;
 	}
-	if (v->action == POLICY_DEFER) {
+	if (res->action == POLICY_DEFER) {
+		/* the later of the hook's defer and a policy defer (quiet hours) */
 		int64_t due = now + res->hook->defer_ms;
-		v->defer_until = due / 1000;
-		log_verdict(h->m.account, &h->m, v);
 		h->m.state = STORE_DEFERRED;
 		if (h->m.next_attempt_ms < due)
 			h->m.next_attempt_ms = due;
+		v->defer_until = h->m.next_attempt_ms / 1000;
+		log_verdict(h->m.account, &h->m, v);
 	}
 	record_send(r, &h->m, v);
 	return SMPP_ESME_ROK;

@@ -387,9 +387,15 @@ int policy_check(const struct policy *p, const struct policy_lookup *lk,
 	verdict_reset(&x);
 	x.dst_ok = digits_of(msg->destination, x.dst, sizeof(x.dst))
 	    && nanp_valid(x.dst);
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (steps[i](&x))
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i](&x)) {
+			/* a deferred message is judged by the hooks now: when it is
+			 * released nothing asks them again */
+			if (v->action == POLICY_DEFER && x.c)
+				step_hooks(&x);
 			return 0;
+		}
+	}
 	return 0;
 }
 

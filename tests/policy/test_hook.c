@@ -92,6 +92,8 @@ static const char *write_policy(const char *dir, const char *hooks)
 	fprintf(f, "brands:\n  - name: B\n    sender_prefix: \"B: \"\n"
 	    "campaigns:\n  - id: C1\n    brand: B\n    status: approved\n"
 	    "    use_case: 2FA\n    numbers: [\"+12025550101\"]\n"
+	    "  - id: C2\n    brand: B\n    status: approved\n"
+	    "    use_case: ACCOUNT_NOTIFICATION\n    numbers: [\"+12025550102\"]\n"
 	    "quiet_hours:\n  exempt_use_cases: [2FA]\n"
 	    "number_tables:\n  timezones: %s/conf/nanp-tz.tsv\n"
 	    "  states: %s/conf/nanp-states.tsv\n%s", SRCDIR, SRCDIR, hooks);
@@ -188,6 +190,14 @@ static void test_settings(void)
 		CHECK_EQ_INT(v.hooks[1]->connections, 8);
 		CHECK_EQ_INT(v.hooks[1]->defer_ms, 15 * 60 * 1000);
 	}
+	/* deferred by quiet hours (01:00 in New York): the hooks judge it
+	 * now, since nothing asks them when it is released */
+	struct policy_msg night = { "acct", "12025550102", "12125550123", "statement", 9 };
+	struct policy_verdict vn = { .text_buf = text, .text_cap = sizeof text };
+	CHECK_EQ_INT(policy_check(p, &lookup, &night, 1767225600 + 6 * 3600, &vn), 0);
+	CHECK_EQ_INT(vn.action, POLICY_DEFER);
+	CHECK_EQ_STR(vn.rule, "quiet_hours");
+	CHECK_EQ_INT(vn.nhooks, 2);
 	policy_unref(p);
 
 	static const struct { const char *hooks, *err; } bad[] = {

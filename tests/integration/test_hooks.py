@@ -36,7 +36,9 @@ CAMPAIGNS = [
     ("CNOHOOK", "LOW_VOLUME", "12025550171"),     # no hook at all
     ("CSTUCK", "POLLING_VOTING", "12025550181"),  # never answers, 30s timeout
     ("CFLAKY", "CHARITY", "12025550191"),         # closes reused links, reject
+    ("CNIGHT", "PUBLIC_SERVICE_ANNOUNCEMENT", "12025550211"),  # tcp judge, quiet hours apply
 ]
+QUIET = {"PUBLIC_SERVICE_ANNOUNCEMENT"}
 SRC = {c[0]: c[2] for c in CAMPAIGNS}
 
 
@@ -57,7 +59,8 @@ def policy_yaml(conf, hooks):
     # the hooks are under test, not the sending numbers' rates
     out += ["throughput:", "  number_mps: {long_code: 10000}"]
     out += ["quiet_hours:", '  default: "08:00-21:00"',
-            "  exempt_use_cases: [%s]" % ", ".join(c[1] for c in CAMPAIGNS), "hooks:"]
+            "  exempt_use_cases: [%s]" % ", ".join(c[1] for c in CAMPAIGNS if c[1] not in QUIET),
+            "hooks:"]
     for h in hooks:
         out.append("  - name: %s" % h["name"])
         for k, v in h.items():
@@ -116,7 +119,7 @@ def run(tmp):
         dict(name="unix-judge", address=unix.address, timeout="2s",
              use_cases="[2FA, HIGHER_EDUCATION]"),
         dict(name="tcp-judge", address=tcp.address, timeout="10s", connections=2,
-             use_cases="[ACCOUNT_NOTIFICATION, HIGHER_EDUCATION]"),
+             use_cases="[ACCOUNT_NOTIFICATION, HIGHER_EDUCATION, PUBLIC_SERVICE_ANNOUNCEMENT]"),
         dict(name="silent-accept", address=silent.address, timeout="800ms", on_timeout="accept",
              use_cases="[CUSTOMER_CARE]"),
         dict(name="silent-reject", address=silent.address, timeout="300ms", on_timeout="reject",
@@ -169,6 +172,17 @@ def run(tmp):
     d.wait_log(r"event=defer account=app1 campaign=CTCP to=12125550105 rule=hook:tcp-judge")
     st = c.query(r.message_id(), SRC["CTCP"])
     check(st.body[st.cstrings(2)[1]] == 0, "...and held in the queue (query_sm: SCHEDULED)")
+
+    # Night in Guam (+1671, 04:00 there): quiet hours defer the message, and
+    # the hook judges it now, since nothing asks when it is released.
+    asked = len(tcp.requests)
+    submit("CNIGHT", "16714770001", "Storm warning REJECTME", 0x407,
+           "quiet-hours defer, hook rejects: 0x407")
+    r = submit("CNIGHT", "16714770002", "Storm warning", 0, "quiet-hours defer, hook accepts: 0...")
+    accepted.remove("16714770002")
+    check(len(tcp.requests) == asked + 2, "the hook was asked for both deferred messages")
+    st = c.query(r.message_id(), SRC["CNIGHT"])
+    check(st.body[st.cstrings(2)[1]] == 0, "...and held for the morning (query_sm: SCHEDULED)")
 
     # A chain: the unix hook accepts, then the tcp hook rejects.
     before = len(unix.requests), len(tcp.requests)

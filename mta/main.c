@@ -206,6 +206,13 @@ static void usage(FILE *f)
 	    "  --status CAMPAIGN  its pause state and monitor alert counts\n"
 	    "           these three work while smppd runs, which applies a change\n"
 	    "           within pause.poll (default 2s), or at once on SIGHUP\n"
+	    "       smppd -c FILE --audit [--recipient NUMBER] [--campaign ID]\n"
+	    "                     [--since TIME] [--until TIME] [--json]\n"
+	    "  --audit  list the audit log (rejects, defers, rewrites, keyword events,\n"
+	    "           pauses), oldest first, the last 24 h unless --since/--until;\n"
+	    "           TIME is Unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z (UTC)\n"
+	    "           or a duration back from now (90m, 24h, 7d); --json prints one\n"
+	    "           JSON object per line.  Works with smppd running or stopped.\n"
 	    "  -h       this help\n");
 }
 
@@ -342,9 +349,17 @@ int main(int argc, char **argv)
 		{ "pause", required_argument, NULL, 'P' },
 		{ "resume", required_argument, NULL, 'R' },
 		{ "status", required_argument, NULL, 'S' },
+		{ "audit", no_argument, NULL, 'A' },
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "campaign", required_argument, NULL, 'C' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct auditctl_args audit = { 0 };
+	int audit_mode = 0, audit_filters = 0;
 	const char *path = NULL, *campaign = NULL;
 	int check_only = 0, opt, ctl = -1;
 	while ((opt = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
@@ -352,6 +367,12 @@ int main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 't': check_only = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'A': audit_mode = 1; break;
+		case 'r': audit.recipient = optarg; audit_filters = 1; break;
+		case 'C': audit.campaign = optarg; audit_filters = 1; break;
+		case 's': audit.since = optarg; audit_filters = 1; break;
+		case 'u': audit.until = optarg; audit_filters = 1; break;
+		case 'j': audit.json = 1; audit_filters = 1; break;
 		case 'P':
 		case 'R':
 		case 'S':
@@ -365,7 +386,12 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!path || optind != argc || (ctl >= 0 && (check_only || !*campaign))) {
+	if (audit_filters && !audit_mode) {
+		fprintf(stderr, "smppd: --recipient, --campaign, --since, --until and --json go with --audit\n");
+		return 2;
+	}
+	if (!path || optind != argc || (ctl >= 0 && (check_only || !*campaign)) ||
+	    (audit_mode && (ctl >= 0 || check_only))) {
 		usage(stderr);
 		return 2;
 	}
@@ -382,6 +408,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smppd: %s\n", err);
 		config_free(&cfg);
 		return 1;
+	}
+	if (audit_mode) {
+		int rc = auditctl_main(&cfg, &audit);
+		policy_unref(r.policy);
+		config_free(&cfg);
+		return rc;
 	}
 	if (ctl >= 0) {
 		int rc = pausectl_main(&cfg, r.policy, (enum pausectl_op)ctl, campaign);

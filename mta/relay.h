@@ -151,6 +151,15 @@ int relay_campaign_held(struct relay *r, const struct store_msg *m);
 /* Re-reads pause records another process may have written (timer, SIGHUP). */
 void relay_pause_poll(struct relay *r);
 
+/* --- operator commands (auditctl.c): smppd -c FILE --audit ... ----- */
+struct auditctl_args {
+	const char *recipient, *campaign;   /* NULL: any */
+	const char *since, *until;          /* NULL: the last 24 h */
+	int json;                           /* JSON lines instead of a table */
+};
+/* Exit status: 0 listed (maybe nothing), 1 store error, 2 bad argument. */
+int auditctl_main(const struct config *cfg, const struct auditctl_args *args);
+
 /* --- operator commands (pausectl.c): smppd -c FILE --pause ... ----- */
 enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
 /* Works beside a running daemon (store opened attached).  Returns the

@@ -7,6 +7,7 @@ policy keeping the old one, and nothing rejected ever reaching the carrier.
     test_policy.py SMPPD NODE_CACHE_DIR SOURCE_ROOT
 """
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -124,6 +125,35 @@ def run(tmp):
     time.sleep(0.5)
     check(sum(1 for _ in open(seen_log)) == 4, "the next night it is held again, not sent")
     check(d.stop() == 0, "smppd stops a third time")
+
+    # The operator's view of the audit log, with smppd stopped.
+    def audit(*args):
+        return subprocess.run([smppd, "-c", d.conf, "--audit"] + list(args), capture_output=True,
+                              text=True)
+    # smppd's clock ran a day ahead of this process's: ask for a wide range
+    wide = ["--since", "3d", "--until", str(int(time.time()) + 3 * 86400)]
+    r = audit("--json", *wide)
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    rules = {x["rule"] for x in rows}
+    check(r.returncode == 0 and {"campaign", "consent", "content:shaft", "quiet_hours"} <= rules,
+          "smppd --audit lists the rejects and defers (%s)" % ", ".join(sorted(rules)))
+    check(all(x["recipient"] and x["time"].endswith("Z") for x in rows),
+          "each audit entry has its time (UTC) and recipient")
+    r = audit("--json", "--campaign", "CZINGMKT", *wide)
+    mine = [json.loads(line) for line in r.stdout.splitlines()]
+    check(mine and all(x["campaign"] == "CZINGMKT" for x in mine),
+          "--campaign keeps that campaign's entries (%d)" % len(mine))
+    r = audit("--recipient", "+1" + NYC.lstrip("+1"), *wide)
+    check(r.returncode == 0 and "RECIPIENT" in r.stdout.splitlines()[0]
+          and len(r.stdout.splitlines()) > 1, "--recipient as +1... matches, as a table")
+    r = audit("--recipient", "19995550000", *wide)
+    check(len(r.stdout.splitlines()) == 1 and "no audit entries" in r.stderr,
+          "no entries for another recipient: the header and a note")
+    r = audit("--since", "yesterday")
+    check(r.returncode == 2 and "--since: bad time \"yesterday\"" in r.stderr,
+          "a bad time is refused naming it (exit 2)")
+    r = subprocess.run([smppd, "-c", d.conf, "--campaign", "X"], capture_output=True, text=True)
+    check(r.returncode == 2 and "go with --audit" in r.stderr, "a filter without --audit: exit 2")
 
 
 harness.main(run)

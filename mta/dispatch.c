@@ -1287,9 +1287,11 @@ static void defer_receipt(struct conn *c, uint32_t seq, uint32_t command, const 
 {
 	struct relay *r = c->relay;
 	if (late_n >= LATE_MAX) {
-		log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s reason=late_queue_full",
+		/* Not matched yet, and no room to wait here: the carrier keeps
+		 * it and sends it again, rather than it being lost. */
+		log_warn("dispatch", "event=receipt_deferred carrier=%s carrier_id=%s stat=%s reason=late_queue_full",
 		    c->carrier->cfg->name, rc->id, smpp_stat_name(rc->stat));
-		answer_carrier(c, seq, command, SMPP_ESME_ROK);
+		answer_carrier(c, seq, command, SMPP_ESME_RX_T_APPN);
 		return;
 	}
 	struct late_receipt *l = &late[late_n++];

@@ -687,6 +687,16 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 		return OUT_HELD;
 	}
 	if (pacing_take(d->pacing, l, r->policy, m->src_addr, *segs, now, retry_at) == 1) {
+		if (*retry_at == THR_NEVER) {
+			/* more segments than its brand may send in a whole day */
+			char id[STORE_MSGID_LEN + 1];
+			store_msgid_format(m->id, id);
+			log_warn("dispatch", "event=never_fits id=%s campaign=%s segments=%u", id,
+			    m->campaign, *segs);
+			finish(r, f, STORE_REJECTED, SMPP_STAT_REJECTD, POLICY_ST_SEGMENTS);
+			flight_free(d, f);
+			return OUT_HANDLED;
+		}
 		flight_free(d, f);
 		return OUT_HELD;
 	}

@@ -40,6 +40,7 @@ brands:
   - {name: Acme, add_prefix: no}
   - {name: Capped, add_prefix: no, daily_cap: 50}
   - {name: Capped2, add_prefix: no, daily_cap: 100}
+  - {name: Tiny, add_prefix: no, daily_cap: 2}
 campaigns:
   - {id: FAST, brand: Acme, status: approved, use_case: 2FA, per_minute: 600,
      number_mps: 100, numbers: ["+12025550101"]}
@@ -55,6 +56,8 @@ campaigns:
      numbers: ["+12025550106"%(moved_from)s], number_mps: 2}
   - {id: NUM2, brand: Acme, status: approved, use_case: 2FA,
      numbers: ["+12025550108"%(moved_to)s], number_mps: 2}
+  - {id: TINY, brand: Tiny, status: approved, use_case: 2FA, number_mps: 100,
+     numbers: ["+12025550110"]}
   - {id: RST, brand: Capped2, status: approved, use_case: 2FA, per_minute: 600,
      number_mps: 100, numbers: ["+12025550109"]}
 number_tables:
@@ -214,7 +217,18 @@ def phase_cap(tmp):
     time.sleep(max(0, start + 15 - time.time()))
     before = len(s.rows("12025550103"))
     check(before == 50, "before the Pacific midnight reset exactly 50 went out (%d)" % before)
-    check(s.d.grep(r"event=final .*state=REJECTED") == [], "none was rejected: the rest wait")
+    check(s.d.grep(r"event=final .*state=rejected") == [], "none was rejected: the rest wait")
+    # A brand capped at 2 segments a day and a 3-segment message: it can
+    # never fit, so it ends rejected instead of waiting for ever.
+    long = subprocess.run([SMPPSIM, "app", "--connect", "127.0.0.1:%d" % s.d.port, "--system-id",
+                           "app1", "--password", "secret1", "--src", "12025550110", "--dst",
+                           "13105570999", "--count", "1", "--registered-delivery", "0",
+                           "--text", "x" * 400], capture_output=True, timeout=60)
+    check(json.loads(long.stdout.decode().strip().splitlines()[-1])["accepted"] == 1,
+          "a 3-segment message to a brand capped at 2 a day is accepted...")
+    s.d.wait_log(r"event=never_fits id=\S+ campaign=TINY segments=3")
+    s.d.wait_log(r"event=final id=\S+ state=rejected error=0x00000404")
+    check(not s.rows("12025550110"), "...and rejected (0x404) at dispatch, never sent")
     harness.wait_for(lambda: len(s.rows("12025550103")) >= 80, 40, "the other 30 after the reset")
     after = sorted(s.rows("12025550103"))[50:]
     check(after[0] / 1000.0 >= start + 22, "the held 30 left at the reset, %.1f s after the start"

@@ -255,6 +255,9 @@ static void test_daily_cap(void)
 	/* the next Pacific day starts from zero */
 	CHECK_EQ_INT(drain_cap("OTP", "12025550101", NEXT_RESET, 100, &at), 50);
 	CHECK_EQ_INT(pacing_brand_usage(pc, "nobody", now, &used, &reserved), -1);
+	/* more segments than the whole day's cap can never go */
+	CHECK_EQ_INT(take("OTP", "12025550101", 51, NEXT_RESET + SEC, &at), 1);
+	CHECK(at == THR_NEVER);
 	close_all();
 }
 

@@ -19,6 +19,7 @@
 
 #include "mta/log.h"
 #include "mta/relay.h"
+#include "mta/secure.h"
 
 #define CARRIER_IN_WINDOW 4096
 
@@ -138,7 +139,7 @@ static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
 		.response_timeout_ms = (uint32_t)(cc->response_timeout_ms ? cc->response_timeout_ms : 10000),
 		.enquire_link_ms = (uint32_t)cc->enquire_link_ms,
 	};
-	struct conn *c = conn_new(r, CONN_CARRIER, -1, &scfg, peer);
+	struct conn *c = secure_carrier_conn(r, cr->index, &scfg, peer);
 	if (!c) {
 		freeaddrinfo(ai);
 		schedule_retry(r, cr, slot);

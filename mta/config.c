@@ -958,6 +958,7 @@ static const struct field tls_server_fields[] = {
 	FPATH("ca", struct config_tls, ca, 0),
 	FBOOL("require_client_cert", struct config_tls, require_client_cert),
 	FSTR("ciphers", struct config_tls, ciphers, 1, 1024, 0),
+	FSTR("ciphersuites", struct config_tls, ciphersuites, 1, 1024, 0),
 	FENUM("min_version", struct config_tls, min_version, tlsver_names),
 };
 
@@ -967,6 +968,7 @@ static const struct field tls_client_fields[] = {
 	FPATH("key", struct config_tls, key, 0),
 	FBOOL("verify_host", struct config_tls, verify_host),
 	FSTR("ciphers", struct config_tls, ciphers, 1, 1024, 0),
+	FSTR("ciphersuites", struct config_tls, ciphersuites, 1, 1024, 0),
 	FENUM("min_version", struct config_tls, min_version, tlsver_names),
 };
 
@@ -1070,6 +1072,11 @@ static const struct field account_fields[] = {
 	    n_allowed_networks),
 	FSTR("default_campaign", struct config_account, default_campaign, 1, NAME_MAX_LEN, 0),
 	FBOOL("receipts", struct config_account, receipts),
+	FBOOL("require_tls", struct config_account, require_tls),
+	FBOOL("require_client_cert", struct config_account, require_client_cert),
+	FSTR("client_cert_name", struct config_account, client_cert_name, 1, 255, 0),
+	FSTRLIST("allowed_sources", struct config_account, allowed_sources,
+	    n_allowed_sources, 21, 0),
 	FENUM("segmentation", struct config_account, segmentation, seg_names),
 };
 
@@ -1086,6 +1093,11 @@ static int parse_account(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 	a->segmentation = CONFIG_SEG_UDH8;
 	if (parse_map(c, n, a, account_fields, NFIELDS(account_fields), vals) < 0)
 		return -1;
+	/* A name to match means a certificate to match it in, over TLS. */
+	if (a->client_cert_name)
+		a->require_client_cert = true;
+	if (a->require_client_cert)
+		a->require_tls = true;
 	if (config_password_check_encoding(a->password_hash, &why) < 0) {
 		size_t old = path_key(c, "password_hash");
 		int rc = fail(c, val_of(account_fields, NFIELDS(account_fields), vals,
@@ -1427,6 +1439,20 @@ static const struct field pause_fields[] = {
 	FDUR("poll", struct config_pause, poll_ms, 100, MIN),
 };
 
+static const struct field bind_limit_fields[] = {
+	FINT("failures", struct config_bind_limit, failures, 0, 1000000, 0),
+	FDUR("window", struct config_bind_limit, window_ms, SEC, DAY),
+	FDUR("block", struct config_bind_limit, block_ms, SEC, DAY),
+	FINT("table_size", struct config_bind_limit, table_size, 64, 1 << 20, 0),
+};
+
+static int parse_bind_limit(struct ctx *c, yaml_node_t *n, void *obj)
+{
+	yaml_node_t *vals[NFIELDS(bind_limit_fields)];
+
+	return parse_map(c, n, obj, bind_limit_fields, NFIELDS(bind_limit_fields), vals);
+}
+
 static int parse_pause(struct ctx *c, yaml_node_t *n, void *obj)
 {
 	yaml_node_t *vals[NFIELDS(pause_fields)];
@@ -1446,6 +1472,7 @@ static const struct field top_fields[] = {
 	FSUB("routes", struct config, routes, parse_routes, 0),
 	FSUB("admin", struct config, admin, parse_admin, 0),
 	FSUB("pause", struct config, pause, parse_pause, 0),
+	FSUB("bind_limit", struct config, bind_limit, parse_bind_limit, 0),
 };
 
 static int set_defaults(struct ctx *c, struct config *cfg)
@@ -1459,6 +1486,10 @@ static int set_defaults(struct ctx *c, struct config *cfg)
 	cfg->store.fsync = true;
 	cfg->pause.recheck_ms = 30 * SEC;
 	cfg->pause.poll_ms = 2 * SEC;
+	cfg->bind_limit.failures = 10;
+	cfg->bind_limit.window_ms = MIN;
+	cfg->bind_limit.block_ms = 5 * MIN;
+	cfg->bind_limit.table_size = 4096;
 	cfg->log.level = CONFIG_LOG_INFO;
 	cfg->log.target = CONFIG_LOG_STDERR;
 	if (!cfg->store.path || parse_addr("127.0.0.1:8025", &cfg->admin.address, &why) < 0)
@@ -1694,6 +1725,7 @@ static void free_tls(struct config_tls *t)
 	free(t->key);
 	free(t->ca);
 	free(t->ciphers);
+	free(t->ciphersuites);
 }
 
 static void free_strv(char **v, size_t n)
@@ -1723,6 +1755,8 @@ void config_free(struct config *cfg)
 		free_strv(a->allowed_campaigns, a->n_allowed_campaigns);
 		free(a->allowed_networks);
 		free(a->default_campaign);
+		free(a->client_cert_name);
+		free_strv(a->allowed_sources, a->n_allowed_sources);
 	}
 	free(cfg->accounts);
 	for (size_t i = 0; i < cfg->n_carriers; i++) {

@@ -60,6 +60,7 @@ struct config_tls {
 	char *key;                      /* PEM private key */
 	char *ca;                       /* PEM CA bundle; NULL = system store */
 	char *ciphers;                  /* OpenSSL cipher list; NULL = default */
+	char *ciphersuites;             /* TLS 1.3 suites; NULL = default */
 	int min_version;                /* enum config_tls_version */
 	bool require_client_cert;       /* server side only */
 	bool verify_host;               /* client side only */
@@ -112,6 +113,11 @@ struct config_account {
 	size_t n_allowed_networks;
 	char *default_campaign;         /* NULL = none */
 	bool receipts;                  /* pass receipts on to this account */
+	bool require_tls;               /* bind only over a TLS listener */
+	bool require_client_cert;       /* ... with a verified client cert */
+	char *client_cert_name;         /* ... naming this (CN or DNS SAN) */
+	char **allowed_sources;         /* source number prefixes; empty = any */
+	size_t n_allowed_sources;
 	int segmentation;               /* enum config_segmentation */
 	int line;
 };
@@ -179,6 +185,14 @@ struct config_pause {
 	uint64_t poll_ms;               /* pause records re-read this often */
 };
 
+/* Failed binds per source address (IPv6: per /64), see mta/guard.h. */
+struct config_bind_limit {
+	int failures;                   /* this many in `window` block; 0 = off */
+	uint64_t window_ms;
+	uint64_t block_ms;              /* binds refused this long */
+	int table_size;                 /* addresses tracked at most */
+};
+
 struct config_log {
 	int level;                      /* enum config_log_level */
 	int target;                     /* enum config_log_target */
@@ -199,6 +213,7 @@ struct config {
 	size_t n_routes;
 	struct config_admin admin;
 	struct config_pause pause;
+	struct config_bind_limit bind_limit;
 	struct config_log log;
 };
 

@@ -15,10 +15,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "mta/log.h"
 #include "mta/relay.h"
+#include "mta/secure.h"
+#include "mta/tls.h"
 
 /* Stop reading from a peer whose output we cannot get out. */
 #define OUTPUT_HIGH_WATER (4u << 20)
@@ -263,17 +267,21 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		secure_connected(c); /* with TLS: after the handshake */
 		if (c->kind == CONN_CARRIER)
 			carrier_connected(c);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		char tls[256] = "";
+		int err = EVUTIL_SOCKET_ERROR();
+		if (bufferevent_openssl_get_ssl(bev))
+			tls_bev_error(bev, tls, sizeof tls);
 		if (!c->closed)
 			log_info(c->kind == CONN_UPSTREAM ? "upstream" : "carrier",
-			    "event=disconnect peer=%s reason=%s", c->peer,
-			    what & BEV_EVENT_EOF ? "eof" : strerror(EVUTIL_SOCKET_ERROR()));
+			    "event=disconnect peer=%s reason=\"%s\"", c->peer,
+			    tls[0] ? tls : what & BEV_EVENT_EOF ? "eof" : strerror(err));
 		smpp_session_close(c->sess);
 		run_ticks(c);
 		if (!c->closed) {
@@ -294,8 +302,33 @@ void conn_close(struct conn *c)
 	conn_arm(c);
 }
 
+/*
+ * A socket bufferevent, or with SSL an OpenSSL one that owns the SSL:
+ * accepting for upstream sessions, connecting for carrier binds.  Peers
+ * that close without a TLS close_notify are common in SMPP and lose
+ * nothing (every PDU is answered), so that is an EOF, not an error.
+ */
+static struct bufferevent *conn_bev(struct relay *r, enum conn_kind kind, int fd,
+    struct ssl_st *ssl)
+{
+	if (!ssl)
+		return bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(r->base, fd, ssl,
+	    kind == CONN_UPSTREAM ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer)
+{
+	return conn_new_tls(r, kind, fd, scfg, peer, NULL);
+}
+
+struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
+    const struct smpp_session_config *scfg, const char *peer, struct ssl_st *ssl)
 {
 	int slot = table_slot(r);
 	size_t size = smpp_session_size(scfg);
@@ -304,6 +337,8 @@ struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
 	if (slot < 0 || !c || !mem) {
 		free(c);
 		free(mem);
+		if (ssl)
+			SSL_free(ssl);
 		return NULL;
 	}
 	c->relay = r;
@@ -312,13 +347,17 @@ struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
 	c->gen = ++r->conn_gens[slot];
 	c->sess = smpp_session_init(mem, size, scfg, relay_mono_ms());
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
-	c->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = conn_bev(r, kind, fd, ssl);
 	c->timer = evtimer_new(r->base, timer_cb, c);
 	if (!c->sess || !c->bev || !c->timer) {
-		if (c->bev)
+		if (c->bev) {
 			bufferevent_free(c->bev);
-		else if (fd >= 0)
-			evutil_closesocket(fd);
+		} else {
+			if (ssl)
+				SSL_free(ssl);
+			if (fd >= 0)
+				evutil_closesocket(fd);
+		}
 		if (c->timer)
 			event_free(c->timer);
 		free(mem);

@@ -27,6 +27,7 @@
 #include "mta/pacing.h"
 #include "mta/monitor.h"
 #include "mta/relay.h"
+#include "mta/secure.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -287,7 +288,8 @@ static int start(struct relay *r)
 		if (!r->sig_ev[i] || event_add(r->sig_ev[i], NULL) != 0)
 			return -1;
 	}
-	if (dispatch_init(r) != 0 || upstream_listen(r) != 0 || carrier_start(r) != 0)
+	if (secure_init(r) != 0 || dispatch_init(r) != 0 || upstream_listen(r) != 0 ||
+	    carrier_start(r) != 0)
 		return -1;
 	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
 	struct timeval every = { PURGE_EVERY_S, 0 };
@@ -336,6 +338,7 @@ static void stop(struct relay *r)
 		if (r->sig_ev[i])
 			event_free(r->sig_ev[i]);
 	carrier_free(r);
+	secure_free(r);
 	free(r->conns);
 	free(r->conn_gens);
 	free(r->accounts);
@@ -420,6 +423,12 @@ int main(int argc, char **argv)
 		policy_unref(r.policy);
 		config_free(&cfg);
 		return rc;
+	}
+	if (check_only && secure_check(&cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "smppd: %s: %s\n", path, err);
+		policy_unref(r.policy);
+		config_free(&cfg);
+		return 1;
 	}
 	if (check_only) {
 		printf("smppd: %s: configuration is valid%s%s\n", path,

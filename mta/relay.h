@@ -33,6 +33,8 @@ struct policy_lookup;
 struct compliance;
 struct monitors;
 struct hooks;
+struct ssl_ctx_st;
+struct guard;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -121,6 +123,10 @@ struct relay {
 	int stopping;
 	uint64_t stop_deadline;
 	const char *ready_file;
+	/* security (secure.c) */
+	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
+	struct ssl_ctx_st **carrier_tls;    /* per carrier; NULL entry = plain */
+	struct guard *guard;                /* failed binds per source address */
 };
 
 /* --- policy (policy_glue.c) ---------------------------------------- */
@@ -175,6 +181,11 @@ int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
 /* --- connections (conn.c) ---------------------------------------- */
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer);
+/* The same over TLS: SSL (tls.h) is owned by the conn, freed on failure
+ * too.  Upstream conns accept the handshake, carrier conns start it. */
+struct ssl_st;
+struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
+    const struct smpp_session_config *scfg, const char *peer, struct ssl_st *ssl);
 void conn_flush(struct conn *c);
 void conn_resume(struct conn *c);
 void conn_arm(struct conn *c);

@@ -125,6 +125,19 @@ int sim_parse_double(const char *opt, const char *s, double min, double max,
 /* Print "smppsim: MSG" to stderr. */
 void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --- TLS (sim_tls.c): --tls-cert, --tls-key, --tls-ca ----------------- */
+
+/* Take the TLS options out of argv (before the mode's getopt). 0 or -1. */
+int sim_tls_args(int *argc, char **argv);
+/* Build the context if TLS was asked for; CONNECT is the app's --connect
+ * (the host its server must name).  0 (also without TLS) or -1. */
+int sim_tls_setup(int server, const char *connect);
+/* A socket bufferevent, or a TLS one when TLS is set up.  NULL on error. */
+struct bufferevent *sim_tls_bev(struct event_base *base, int fd);
+/* Print why a TLS connection failed, if it was one and it is known. */
+void sim_tls_report(struct bufferevent *bev, const char *peer);
+void sim_tls_free(void);
+
 int sim_carrier_main(int argc, char **argv);
 int sim_app_main(int argc, char **argv);
 extern int sim_verbose;

@@ -105,6 +105,9 @@ static const char app_usage[] =
 "2 on a usage error.\n"
 "\n"
 "  --connect ADDR           host:port or [v6]:port of the SMSC\n"
+"  --tls-ca FILE            speak TLS; the SMSC's certificate must chain to\n"
+"                           FILE and name the host of --connect\n"
+"  --tls-cert FILE --tls-key FILE   present this client certificate\n"
 "  --system-id ID           bind credentials\n"
 "  --password PW\n"
 "  --sessions N             sessions to bind (default 1)\n"
@@ -941,13 +944,15 @@ static int setup_template(void)
 
 int sim_app_main(int argc, char **argv)
 {
-	if (parse_args(argc, argv) != 0)
+	if (sim_tls_args(&argc, argv) != 0 || parse_args(argc, argv) != 0)
 		return SIM_EXIT_USAGE;
 	char err[256];
 	if (net_parse_addr(opt.connect, &peer_ss, &peer_len, err, sizeof err) != 0) {
 		sim_err("--connect: %s", err);
 		return SIM_EXIT_USAGE;
 	}
+	if (sim_tls_setup(0, opt.connect) != 0)
+		return SIM_EXIT_USAGE;
 	if (setup_template() != 0) {
 		sim_err("--text: does not fit a submit_sm");
 		return SIM_EXIT_USAGE;
@@ -1030,5 +1035,6 @@ int sim_app_main(int argc, char **argv)
 	free(lat_resp);
 	free(lat_rcpt);
 	free(table);
+	sim_tls_free();
 	return exit_code;
 }

@@ -211,6 +211,8 @@ static const char carrier_usage[] =
 "JSON stats line on stdout.\n"
 "\n"
 "  --listen ADDR            host:port, [v6]:port or :port (port 0: any)\n"
+"  --tls-cert FILE --tls-key FILE   speak TLS with this certificate\n"
+"  --tls-ca FILE            and require client certificates that chain to FILE\n"
 "  --system-id ID           require this system_id (else ESME_RINVSYSID)\n"
 "  --password PW            require this password (else ESME_RINVPASWD)\n"
 "  --id-format hex|dec|uuid message id notation (default hex)\n"
@@ -1231,7 +1233,8 @@ static void print_stats(void)
 int sim_carrier_main(int argc, char **argv)
 {
 	int rc = SIM_EXIT_FAIL;
-	if (parse_args(argc, argv) != 0)
+	if (sim_tls_args(&argc, argv) != 0 || parse_args(argc, argv) != 0 ||
+	    sim_tls_setup(1, NULL) != 0)
 		return SIM_EXIT_USAGE;
 
 	struct sockaddr_storage ss;
@@ -1327,5 +1330,6 @@ out:
 	for (size_t i = 0; i < nmos; i++)
 		free(mos[i].text);
 	free(mos);
+	sim_tls_free();
 	return rc;
 }

@@ -295,6 +295,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* EOF or error: the peer is gone */
+	sim_tls_report(bev, c->peer);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (!c->closed) {
@@ -318,8 +319,7 @@ struct sim_conn *sim_conn_new(int fd, const struct smpp_session_config *cfg,
 	void *mem = size ? aligned_alloc(alignof(max_align_t),
 	    (size + alignof(max_align_t) - 1) / alignof(max_align_t) *
 	    alignof(max_align_t)) : NULL;
-	struct bufferevent *bev = bufferevent_socket_new(g_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = sim_tls_bev(g_base, fd);
 	if (!c || !mem || !bev)
 		goto fail;
 	c->s = smpp_session_init(mem, size, cfg, sim_now_ms());

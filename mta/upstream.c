@@ -22,6 +22,7 @@
 #include "mta/relay.h"
 #include "mta/compliance.h"
 #include "mta/hook.h"
+#include "mta/secure.h"
 #include "policy/policy.h"
 #include "smpp/coding.h"
 #include "smpp/receipt.h"
@@ -73,7 +74,8 @@ static struct account_rt *find_account(struct relay *r, const char *system_id)
 	return NULL;
 }
 
-static uint32_t check_bind(struct conn *c, const struct smpp_pdu *pdu,
+/* Who is binding, from where and over what: what an attacker guesses. */
+static uint32_t check_credentials(struct conn *c, const struct smpp_pdu *pdu,
     struct account_rt **out)
 {
 	struct account_rt *a = find_account(c->relay, pdu->system_id);
@@ -84,6 +86,23 @@ static uint32_t check_bind(struct conn *c, const struct smpp_pdu *pdu,
 		return SMPP_ESME_RINVPASWD;
 	if (!network_allowed(a->cfg, (const struct sockaddr *)&c->peer_addr))
 		return SMPP_ESME_RBINDFAIL;
+	return secure_account_check(c, a->cfg);
+}
+
+static uint32_t check_bind(struct conn *c, const struct smpp_pdu *pdu,
+    struct account_rt **out)
+{
+	/* A blocked address is refused before the password is even hashed:
+	 * guessing stops paying, and costs us no CPU. */
+	*out = NULL;
+	if (secure_bind_blocked(c))
+		return SMPP_ESME_RBINDFAIL;
+	uint32_t status = check_credentials(c, pdu, out);
+	if (status != SMPP_ESME_ROK) {
+		secure_bind_failed(c);
+		return status;
+	}
+	struct account_rt *a = *out;
 	if (a->cfg->max_binds > 0 && a->binds >= (unsigned)a->cfg->max_binds)
 		return SMPP_ESME_RBINDFAIL;
 	return SMPP_ESME_ROK;
@@ -166,6 +185,22 @@ static void message_body(const struct smpp_pdu *pdu, const uint8_t **body, size_
 	}
 }
 
+/* allowed_sources: "12025550101" exactly, "1202555*" as a prefix. */
+static int source_allowed(const struct config_account *a, const char *src)
+{
+	if (a->n_allowed_sources == 0)
+		return 1;
+	if (*src == '+')
+		src++;
+	for (size_t i = 0; i < a->n_allowed_sources; i++) {
+		const char *p = a->allowed_sources[i];
+		size_t n = strlen(p);
+		if (n > 0 && p[n - 1] == '*' ? strncmp(src, p, n - 1) == 0 : strcmp(src, p) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static uint32_t build_message(struct conn *c, const struct smpp_pdu *pdu,
     const struct smpp_addr *dest, struct store_msg *m)
 {
@@ -173,7 +208,7 @@ static uint32_t build_message(struct conn *c, const struct smpp_pdu *pdu,
 	memset(m, 0, sizeof *m);
 	if (!valid_number(dest->addr))
 		return SMPP_ESME_RINVDSTADR;
-	if (pdu->source.addr[0] == 0)
+	if (pdu->source.addr[0] == 0 || !source_allowed(c->account->cfg, pdu->source.addr))
 		return SMPP_ESME_RINVSRCADR;
 	message_body(pdu, &m->body, &m->body_len);
 	if (m->body_len > STORE_BODY_MAX)
@@ -1103,9 +1138,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct relay *r = arg;
-	const struct config_listener *lc = evconnlistener_get_base(l) ? NULL : NULL;
 	char peer[64];
-	(void)lc;
 	net_format_addr(sa, peer, sizeof peer);
 	struct smpp_session_config scfg = {
 		.role = SMPP_ROLE_SMSC,
@@ -1117,7 +1150,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		.idle_timeout_ms = 30000,
 	};
 	evutil_make_socket_nonblocking(fd);
-	struct conn *c = conn_new(r, CONN_UPSTREAM, fd, &scfg, peer);
+	struct conn *c = secure_accept(r, l, fd, &scfg, peer);
 	if (!c) {
 		log_error("upstream", "event=accept_failed peer=%s reason=\"out of memory\"", peer);
 		return;

@@ -21,6 +21,10 @@
 #include "mta/relay.h"
 #include "mta/secure.h"
 
+/* How long a carrier that left a submit unanswered comes after the other
+ * carriers of its routes. */
+#define SUSPECT_MS 30000
+
 #define CARRIER_IN_WINDOW 4096
 
 struct retry_arg {
@@ -204,6 +208,17 @@ void carrier_event(struct conn *c, const struct smpp_event *ev)
 		dispatch_carrier_response(c, ev);
 		break;
 	case SMPP_EV_TIMEOUT:
+		dispatch_carrier_lost(c, ev->cookie);
+		/* A bind that lets a submit go unanswered for response_timeout
+		 * is not to be trusted with more: close it (its other submits are
+		 * requeued, routes fail over) and bind again after the backoff. */
+		if (!c->closed) {
+			log_warn("carrier", "event=response_timeout carrier=%s slot=%u action=rebind",
+			    c->carrier->cfg->name, c->slot);
+			c->carrier->suspect_until = relay_mono_ms() + SUSPECT_MS;
+			conn_close(c);
+		}
+		break;
 	case SMPP_EV_ABORTED:
 		dispatch_carrier_lost(c, ev->cookie);
 		break;

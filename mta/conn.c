@@ -169,7 +169,11 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	(void)fd;
 	(void)what;
+	/* a tick may close the connection (a response timeout): it is freed
+	 * by conn_arm below, not under run_ticks' feet */
+	c->in_callback = 1;
 	run_ticks(c);
+	c->in_callback = 0;
 	conn_flush(c);
 	conn_arm(c);
 }
@@ -189,6 +193,7 @@ void conn_arm(struct conn *c)
 		return;
 	}
 	uint64_t deadline = smpp_session_next_deadline(c->sess);
+	c->armed_deadline = deadline;
 	if (deadline == UINT64_MAX) {
 		event_del(c->timer);
 		return;
@@ -223,6 +228,14 @@ void conn_resume(struct conn *c)
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	}
+}
+
+void conn_request_sent(struct conn *c)
+{
+	/* a timer set for a later deadline (a keep-alive) would notice a
+	 * missing response only then */
+	if (!c->closed && smpp_session_next_deadline(c->sess) < c->armed_deadline)
+		conn_arm(c);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -349,6 +362,7 @@ struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	c->bev = conn_bev(r, kind, fd, ssl);
 	c->timer = evtimer_new(r->base, timer_cb, c);
+	c->armed_deadline = UINT64_MAX;
 	if (!c->sess || !c->bev || !c->timer) {
 		if (c->bev) {
 			bufferevent_free(c->bev);

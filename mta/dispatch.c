@@ -412,11 +412,19 @@ static struct conn *pick_session(struct relay *r, const struct store_msg *m, uns
 		}
 		return NULL;
 	}
-	for (size_t i = 0; i < rt->n_carriers; i++) {
-		*any_bound |= carrier_bound(&r->carriers[rt->carrier_index[i]]);
-		struct conn *c = session_with_room(&r->carriers[rt->carrier_index[i]], need);
-		if (c)
-			return c;
+	/* in failover order; a carrier that recently left a submit unanswered
+	 * only when no other has room */
+	uint64_t now = relay_mono_ms();
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < rt->n_carriers; i++) {
+			struct carrier_rt *cr = &r->carriers[rt->carrier_index[i]];
+			if ((cr->suspect_until > now) != pass)
+				continue;
+			*any_bound |= carrier_bound(cr);
+			struct conn *c = session_with_room(cr, need);
+			if (c)
+				return c;
+		}
 	}
 	return NULL;
 }
@@ -710,6 +718,7 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 	take_carrier(c, (unsigned)parts);
 	f->parts = (uint8_t)parts;
 	conn_flush(c);
+	conn_request_sent(c);
 	return OUT_SENT;
 }
 

@@ -64,6 +64,8 @@ struct carrier_rt {
 	struct thr_gcra mps;        /* cfg->max_mps over all binds */
 	struct thr_aimd aimd;       /* slows mps down on 0x58/0x14, back up on success */
 	int limited;                /* max_mps set */
+	uint64_t suspect_until;     /* mono ms: left a submit unanswered; routes
+	                             * prefer other carriers until then */
 };
 
 struct conn {
@@ -72,6 +74,7 @@ struct conn {
 	uint32_t index, gen;        /* handle: relay->conns[index], gen */
 	struct bufferevent *bev;
 	struct event *timer;
+	uint64_t armed_deadline;    /* what timer was set for; UINT64_MAX: none */
 	struct smpp_session *sess;
 	char peer[64];
 	struct sockaddr_storage peer_addr;
@@ -189,6 +192,9 @@ struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
 void conn_flush(struct conn *c);
 void conn_resume(struct conn *c);
 void conn_arm(struct conn *c);
+/* After sending a request outside the connection's own callbacks: move the
+ * timer earlier if the request's response deadline comes first. */
+void conn_request_sent(struct conn *c);
 struct conn_ref conn_ref(const struct conn *c);
 struct conn *conn_get(struct relay *r, struct conn_ref ref);
 /* Close now: the session reports its outstanding requests, then frees. */

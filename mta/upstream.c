@@ -1001,6 +1001,7 @@ void upstream_push_receipts(struct relay *r, struct account_rt *a)
 			if (rc == 0)
 				a->receipts_inflight++;
 			conn_flush(c);
+			conn_request_sent(c);
 		}
 	}
 }

@@ -112,6 +112,13 @@ static void store_cb(evutil_socket_t fd, short what, void *arg)
 #define PURGE_EVERY_S 60
 #define PURGE_CHUNK 20000
 
+static void health_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	health_check(arg);
+}
+
 static void purge_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
@@ -291,6 +298,10 @@ static int start(struct relay *r)
 	if (secure_init(r) != 0 || dispatch_init(r) != 0 || upstream_listen(r) != 0 ||
 	    carrier_start(r) != 0)
 		return -1;
+	r->health_ev = event_new(r->base, -1, EV_PERSIST, health_cb, r);
+	struct timeval health_every = { health_interval_s(), 0 };
+	if (!r->health_ev || event_add(r->health_ev, &health_every) != 0)
+		return -1;
 	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
 	struct timeval every = { PURGE_EVERY_S, 0 };
 	if (!r->purge_ev || event_add(r->purge_ev, &every) != 0)
@@ -332,6 +343,8 @@ static void stop(struct relay *r)
 		event_free(r->store_ev);
 	if (r->purge_ev)
 		event_free(r->purge_ev);
+	if (r->health_ev)
+		event_free(r->health_ev);
 	if (r->pause_ev)
 		event_free(r->pause_ev);
 	for (int i = 0; i < 3; i++)

@@ -64,6 +64,7 @@ struct carrier_rt {
 	struct thr_gcra mps;        /* cfg->max_mps over all binds */
 	struct thr_aimd aimd;       /* slows mps down on 0x58/0x14, back up on success */
 	int limited;                /* max_mps set */
+	int64_t down_since;         /* s: every bind down since (health.c) */
 	uint64_t suspect_until;     /* mono ms: left a submit unanswered; routes
 	                             * prefer other carriers until then */
 };
@@ -97,12 +98,23 @@ struct conn_ref {
 	uint32_t index, gen;
 };
 
+/* What health.c remembers between its checks. */
+struct relay_health {
+	uint64_t last_queued, minute_ago;
+	unsigned growing, checks;
+	int store_warned, queue_warned;
+};
+
+#define HEALTH_EVERY_S 10
+
 struct relay {
 	struct event_base *base;
 	struct config *cfg;
 	struct store *store;
 	struct event *store_ev;
 	struct event *purge_ev;
+	struct event *health_ev;
+	struct relay_health health;
 	struct event *dispatch_ev;
 	struct event *sig_ev[3];
 	struct evconnlistener **listeners;
@@ -175,6 +187,10 @@ enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
  * exit code: 0 done (or nothing to change), 1 with the error on stderr. */
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign);
+
+/* --- health (health.c): carriers down, store filling, queue growing - */
+void health_check(struct relay *r);
+int health_interval_s(void);
 
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */

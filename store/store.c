@@ -1344,6 +1344,20 @@ void store_get_stats(struct store *st, struct store_stats *out)
 	pthread_mutex_unlock(&st->lock);
 }
 
+int store_space(struct store *st, uint64_t *used, uint64_t *size)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	int rc = lmdb_rc(mdb_env_info(st->env, &info));
+	if (rc == 0)
+		rc = lmdb_rc(mdb_env_stat(st->env, &stat));
+	if (rc < 0)
+		return rc;
+	*used = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	*size = info.me_mapsize;
+	return 0;
+}
+
 /* ---- open, recovery, close ---- */
 
 static int open_dbs(struct store *st, MDB_txn *txn)

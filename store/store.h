@@ -354,4 +354,8 @@ struct store_stats {
 };
 void store_get_stats(struct store *st, struct store_stats *out);
 
+/* Bytes of the map in use (pages up to the last one written) and the
+ * map's size: how full the store is. */
+int store_space(struct store *st, uint64_t *used, uint64_t *size);
+
 #endif

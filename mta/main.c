@@ -221,6 +221,12 @@ static void usage(FILE *f)
 	    "           TIME is Unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z (UTC)\n"
 	    "           or a duration back from now (90m, 24h, 7d); --json prints one\n"
 	    "           JSON object per line.  Works with smppd running or stopped.\n"
+	    "       smppd -c FILE --consent-import CSV|-\n"
+	    "  --consent-import  store consent records, one per line:\n"
+	    "           number,brand,campaign,method,time,who,purpose,evidence\n"
+	    "           (campaign empty: the whole brand; method web_form, keyword,\n"
+	    "           paper or api; time Unix seconds, empty: now); bad lines are\n"
+	    "           reported with their number and skipped (exit 1)\n"
 	    "  -h       this help\n");
 }
 
@@ -366,6 +372,7 @@ int main(int argc, char **argv)
 		{ "resume", required_argument, NULL, 'R' },
 		{ "status", required_argument, NULL, 'S' },
 		{ "audit", no_argument, NULL, 'A' },
+		{ "consent-import", required_argument, NULL, 'I' },
 		{ "recipient", required_argument, NULL, 'r' },
 		{ "campaign", required_argument, NULL, 'C' },
 		{ "since", required_argument, NULL, 's' },
@@ -376,6 +383,7 @@ int main(int argc, char **argv)
 	};
 	struct auditctl_args audit = { 0 };
 	int audit_mode = 0, audit_filters = 0;
+	const char *consent_csv = NULL;
 	const char *path = NULL, *campaign = NULL;
 	int check_only = 0, opt, ctl = -1;
 	while ((opt = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
@@ -384,6 +392,7 @@ int main(int argc, char **argv)
 		case 't': check_only = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'A': audit_mode = 1; break;
+		case 'I': consent_csv = optarg; break;
 		case 'r': audit.recipient = optarg; audit_filters = 1; break;
 		case 'C': audit.campaign = optarg; audit_filters = 1; break;
 		case 's': audit.since = optarg; audit_filters = 1; break;
@@ -407,7 +416,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!path || optind != argc || (ctl >= 0 && (check_only || !*campaign)) ||
-	    (audit_mode && (ctl >= 0 || check_only))) {
+	    (audit_mode && (ctl >= 0 || check_only)) ||
+	    (consent_csv && (audit_mode || ctl >= 0 || check_only))) {
 		usage(stderr);
 		return 2;
 	}
@@ -424,6 +434,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smppd: %s\n", err);
 		config_free(&cfg);
 		return 1;
+	}
+	if (consent_csv) {
+		int rc = consentctl_import(&cfg, r.policy, consent_csv);
+		policy_unref(r.policy);
+		config_free(&cfg);
+		return rc;
 	}
 	if (audit_mode) {
 		int rc = auditctl_main(&cfg, &audit);

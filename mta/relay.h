@@ -172,6 +172,10 @@ int relay_campaign_held(struct relay *r, const struct store_msg *m);
 /* Re-reads pause records another process may have written (timer, SIGHUP). */
 void relay_pause_poll(struct relay *r);
 
+/* --- operator commands (consentctl.c): smppd -c FILE --consent-import CSV */
+/* 0 every row stored, 1 some rejected (reported by line) or a store error. */
+int consentctl_import(const struct config *cfg, const struct policy *p, const char *path);
+
 /* --- operator commands (auditctl.c): smppd -c FILE --audit ... ----- */
 struct auditctl_args {
 	const char *recipient, *campaign;   /* NULL: any */

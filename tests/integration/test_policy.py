@@ -155,5 +155,42 @@ def run(tmp):
     r = subprocess.run([smppd, "-c", d.conf, "--campaign", "X"], capture_output=True, text=True)
     check(r.returncode == 2 and "go with --audit" in r.stderr, "a filter without --audit: exit 2")
 
+    # Consent imported from a file: bad rows are named by line, good ones
+    # stored; a marketing message to an imported number then passes.
+    csv = os.path.join(tmp, "consent.csv")
+    with open(csv, "w") as f:
+        f.write("number,brand,campaign,method,time,who,purpose,evidence\n"
+                "+13125550901,Zing Coffee,CZINGMKT,web_form,1767225600,signup form,"
+                "\"offers, weekly\",form-4411\n"
+                "13125550902,Zing Coffee,,keyword,,shortcode 55512,offers,JOIN\n"
+                "123,Zing Coffee,,web_form,,x,y,z\n"
+                "13125550903,Nobody Inc,,web_form,,x,y,z\n"
+                "13125550904,Zing Coffee,CACME2FA,web_form,,x,y,z\n"
+                "13125550905,Zing Coffee,,fax,,x,y,z\n"
+                "13125550906,Zing Coffee,,api,tomorrow,x,y,z\n"
+                "13125550907,Zing Coffee,,api\n"
+                "\"13125550908,Zing Coffee,,api,,x,y,z\n")
+    r = subprocess.run([smppd, "-c", d.conf, "--consent-import", csv], capture_output=True,
+                       text=True)
+    print("# " + r.stderr.replace("\n", "\n# "))
+    check(r.returncode == 1 and "2 rows stored, 7 rejected" in r.stdout,
+          "--consent-import: 2 rows stored, 7 rejected (%s)" % r.stdout.strip())
+    for line, why in [(4, "not a NANP number"), (5, "no such brand"), (6, "not a campaign of this brand"),
+                      (7, "method must be"), (8, "time must be"), (9, "expected 8 fields"),
+                      (10, "bad quoting")]:
+        check("line %d: %s" % (line, why) in r.stderr, "line %d is named: %s" % (line, why))
+    os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(night + 6 * 3600 + 1800)  # daytime
+    d.start()
+    c = sc.Client(d.port)
+    c.bind("transmitter", "app1", "secret1")
+    check(c.submit(MARKETING, "13125550901", "Coffee sale today").status == 0,
+          "marketing to a number with imported consent: accepted")
+    check(c.submit(MARKETING, "13125550902", "Coffee sale today").status == 0,
+          "brand-wide consent from a keyword: accepted")
+    check(c.submit(MARKETING, "13125550903", "Coffee sale today").status == 0x401,
+          "a number whose row was rejected still has no consent: 0x401")
+    c.close()
+    check(d.stop() == 0, "smppd stops a fourth time")
+
 
 harness.main(run)

@@ -177,8 +177,10 @@ def run(tmp):
     check(rc == 1 and "certificate verify failed" in err,
           "smppsim app trusting another CA: handshake fails (%s)" % (why[:1] or [err])[0].strip())
     rc, out, err = app(smppsim, mtport, "--tls-ca", certs["ca"], "--count", "1")
-    check(rc == 1 and out and out.get("accepted", 0) == 0,
-          "smppsim app without a certificate cannot bind on the mutual-TLS listener")
+    # TLS 1.3 reports the missing certificate after the client's side of
+    # the handshake, so the app may fail at the handshake or at the bind
+    check(rc != 0 and (not out or out.get("accepted", 0) == 0),
+          "smppsim app without a certificate cannot bind on the mutual-TLS listener (rc %d)" % rc)
 
     check(not d.grep(r"secret1"), "no password in smppd's log")
     check(d.stop() == 0, "smppd exits 0 on SIGTERM")

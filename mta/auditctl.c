@@ -168,21 +168,13 @@ int auditctl_main(const struct config *cfg, const struct auditctl_args *args)
 		fprintf(stderr, "smppd: --audit: the range ends before it begins\n");
 		return 2;
 	}
-	struct store_config sc = {
-		.path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
-		.node_id = (unsigned)cfg->node_id, .max_batch = 16, .attach = 1,
-	};
-	struct store *st = NULL;
-	int rc = store_open(&sc, &st);
-	if (rc < 0) {
-		fprintf(stderr, "smppd: --audit: cannot open the store %s: %s\n", sc.path,
-		    store_strerror(rc));
+	struct store *st = opctl_store_attach(cfg, 16, "--audit");
+	if (!st)
 		return 1;
-	}
 	if (!q.json)
 		printf("%-20s  %-16s  %-10s  %-12s  %-12s  %-22s  %s\n", "TIME (UTC)", "MESSAGE",
 		    "ACCOUNT", "CAMPAIGN", "RECIPIENT", "RULE", "REASON");
-	rc = store_audit_range(st, q.from_ms, q.to_ms, show_entry, &q);
+	int rc = store_audit_range(st, q.from_ms, q.to_ms, show_entry, &q);
 	store_close(st);
 	if (rc < 0) {
 		fprintf(stderr, "smppd: --audit: reading the audit log: %s\n", store_strerror(rc));

@@ -196,13 +196,9 @@ int consentctl_import(const struct config *cfg, const struct policy *p, const ch
 		perror(path);
 		return 1;
 	}
-	struct store_config sc = { .path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
-		.node_id = (unsigned)cfg->node_id, .max_batch = BATCH + 16, .attach = 1 };
 	struct importer im = { .p = p };
-	int rc = store_open(&sc, &im.st);
-	if (rc < 0) {
-		fprintf(stderr, "smppd: --consent-import: cannot open the store %s: %s\n", sc.path,
-		    store_strerror(rc));
+	im.st = opctl_store_attach(cfg, BATCH + 16, "--consent-import");
+	if (!im.st) {
 		if (in != stdin)
 			fclose(in);
 		return 1;

@@ -133,22 +133,31 @@ static int change(const struct config *cfg, struct store *st, struct compliance 
 	return 0;
 }
 
+struct store *opctl_store_attach(const struct config *cfg, size_t max_batch, const char *what)
+{
+	struct store_config sc = {
+		.path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
+		.node_id = (unsigned)cfg->node_id, .max_batch = max_batch, .attach = 1,
+	};
+	struct store *st = NULL;
+	int rc = store_open(&sc, &st);
+	if (rc < 0) {
+		fprintf(stderr, "smppd: %s: cannot open the store %s: %s\n", what, sc.path,
+		    store_strerror(rc));
+		return NULL;
+	}
+	return st;
+}
+
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign)
 {
 	if (!known(cfg, p, op, campaign))
 		return 1;
-	struct store_config sc = {
-		.path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
-		.node_id = (unsigned)cfg->node_id, .max_batch = 16, .attach = 1,
-	};
-	struct store *st = NULL;
-	int rc = store_open(&sc, &st);
-	if (rc < 0) {
-		fprintf(stderr, "smppd: %s: cannot open the store %s: %s\n", op_flag[op], sc.path,
-		    store_strerror(rc));
+	struct store *st = opctl_store_attach(cfg, 16, op_flag[op]);
+	if (!st)
 		return 1;
-	}
+	int rc;
 	struct compliance_config cc = { .cache_slots = 1 };
 	struct compliance *c = compliance_new(st, &cc);
 	int paused = 0, exit_code = 1;

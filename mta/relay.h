@@ -172,6 +172,11 @@ int relay_campaign_held(struct relay *r, const struct store_msg *m);
 /* Re-reads pause records another process may have written (timer, SIGHUP). */
 void relay_pause_poll(struct relay *r);
 
+/* --- operator commands (pausectl.c): the store opened beside the daemon -- */
+/* Attached (no recovery, see store.h); on failure prints "smppd: WHAT:
+ * cannot open the store PATH: why" and returns NULL. */
+struct store *opctl_store_attach(const struct config *cfg, size_t max_batch, const char *what);
+
 /* --- operator commands (consentctl.c): smppd -c FILE --consent-import CSV */
 /* 0 every row stored, 1 some rejected (reported by line) or a store error. */
 int consentctl_import(const struct config *cfg, const struct policy *p, const char *path);

@@ -1004,6 +1004,7 @@ static const struct field store_fields[] = {
 	FPATH("path", struct config_store, path, 0),
 	FSIZE("map_size", struct config_store, map_size, 1 << 20, 1LL << 44),
 	FDUR("retention", struct config_store, retention_ms, 0, 3650 * DAY),
+	FDUR("purge_interval", struct config_store, purge_interval_ms, 1000, DAY),
 	FINT("max_batch", struct config_store, max_batch, 1, 100000, 0),
 	FBOOL("fsync", struct config_store, fsync),
 };
@@ -1482,6 +1483,7 @@ static int set_defaults(struct ctx *c, struct config *cfg)
 	cfg->store.path = strdup("/var/lib/smppd");
 	cfg->store.map_size = 1ull << 30;
 	cfg->store.retention_ms = 7 * DAY;
+	cfg->store.purge_interval_ms = 60 * 1000;
 	cfg->store.max_batch = 256;
 	cfg->store.fsync = true;
 	cfg->pause.recheck_ms = 30 * SEC;

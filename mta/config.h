@@ -89,6 +89,7 @@ struct config_store {
 	char *path;                     /* LMDB environment directory */
 	uint64_t map_size;              /* bytes */
 	uint64_t retention_ms;          /* keep finished messages this long */
+	uint64_t purge_interval_ms;     /* how often older ones are removed */
 	int max_batch;                  /* operations per write transaction */
 	bool fsync;
 };

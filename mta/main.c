@@ -107,9 +107,8 @@ static void store_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Retention: finished messages older than store.retention go, a bounded
- * chunk a minute so that no write transaction grows long.
+ * chunk every store.purge_interval so that no write transaction grows long.
  */
-#define PURGE_EVERY_S 60
 #define PURGE_CHUNK 20000
 
 static void health_cb(evutil_socket_t fd, short what, void *arg)
@@ -309,7 +308,8 @@ static int start(struct relay *r)
 	if (!r->health_ev || event_add(r->health_ev, &health_every) != 0)
 		return -1;
 	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
-	struct timeval every = { PURGE_EVERY_S, 0 };
+	uint64_t purge_ms = r->cfg->store.purge_interval_ms;
+	struct timeval every = { (time_t)(purge_ms / 1000), (suseconds_t)(purge_ms % 1000) * 1000 };
 	if (!r->purge_ev || event_add(r->purge_ev, &every) != 0)
 		return -1;
 	/* smppd --pause/--resume write the store from another process: the

@@ -92,6 +92,7 @@ struct store {
 	unsigned node_id, max_batch;
 	int attach;	/* see store_config.attach */
 	size_t enqueue_pages;	/* enqueues refused beyond this many pages */
+	size_t page_size;
 	uint64_t recovered;
 	int efd;
 
@@ -834,6 +835,24 @@ static size_t pages_in_use(struct wctx *w)
 	return used;
 }
 
+/*
+ * What the messages not yet final will still write: a carrier id map
+ * entry when submitted, a final-index entry when they end, each in B-tree
+ * pages that splits leave about half full.  A store that took new
+ * messages up to its reserve could not record their outcomes (a mark that
+ * fails after the carrier accepted would send the message again), so
+ * this much is kept back from new messages as well.
+ */
+#define OUTCOME_BYTES 192
+
+static size_t outcome_pages(const struct wctx *w)
+{
+	uint64_t open = w->counts[STORE_QUEUED] + w->counts[STORE_DEFERRED] +
+	    w->counts[STORE_SUBMITTING] + w->counts[STORE_SUBMITTED];
+
+	return w->st->page_size ? (size_t)(open * OUTCOME_BYTES / w->st->page_size) : 0;
+}
+
 static bool has_enqueue(struct node **b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -849,10 +868,11 @@ static int run_pass(struct store *st, struct node **b, size_t n, int level)
 
 	if (rc < 0)
 		return rc;
-	/* New messages stop short of the end: the reserve is for the rest. */
-	if (level == 0 && has_enqueue(b, n) && pages_in_use(&w) > st->enqueue_pages)
-		level = 1;
 	memcpy(w.counts, st->counts, sizeof(w.counts));
+	/* New messages stop short of the end: the reserve is for the rest. */
+	if (level == 0 && has_enqueue(b, n) &&
+	    pages_in_use(&w) + outcome_pages(&w) > st->enqueue_pages)
+		level = 1;
 	for (size_t i = 0; i < n && w.fatal == 0; i++) {
 		b[i]->value = 0;
 		b[i]->rc = runs_at_level(b[i], level) ? apply(&w, b[i]) : STORE_EFULL;
@@ -1409,6 +1429,7 @@ static void set_reserve(struct store *st)
 
 	mdb_env_info(st->env, &info);
 	mdb_env_stat(st->env, &stat);
+	st->page_size = stat.ms_psize;
 	pages = info.me_mapsize / stat.ms_psize;
 	reserve = pages / 32 > 32 ? pages / 32 : 32;
 	st->enqueue_pages = pages > reserve ? pages - reserve : 0;

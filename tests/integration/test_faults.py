@@ -173,8 +173,75 @@ def test_aimd(smppd, smppsim, tmp):
     cp.terminate()
 
 
+class PurgingDaemon(harness.Daemon):
+    """Finished messages leave the store at once: retention 0, purge every second."""
+    def yaml(self):
+        return super().yaml().replace("  map_size: %s\n" % self.map_size,
+                                      "  map_size: %s\n  retention: 0s\n  purge_interval: 1s\n"
+                                      % self.map_size)
+
+
+def test_store_full_then_freed(smppd, smppsim, tmp):
+    """A full store answers 0x14 and loses nothing; once the carrier takes
+    the messages and the purge removes them, submits are accepted again."""
+    cp, cport = carrier(smppsim)
+    cp.terminate()  # its port is known and nobody listens there: the carrier is down
+    cp.wait()
+    d = os.path.join(tmp, "freed")
+    os.makedirs(d)
+    dm = PurgingDaemon(smppd, d, accounts=[dict(system_id="app1", window=64)], map_size="1MiB",
+                       carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
+                                      reconnect="{initial: 100ms, max: 300ms}")])
+    port = dm.start()
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    ids, full = [], None
+    for i in range(6000):
+        r = c.submit(SRC, "1310555%04d" % i, "fill %d " % i + "x" * 120)
+        if r.status != 0:
+            full = r.status
+            break
+        ids.append(r.message_id())
+    check(full == 0x14 and len(ids) > 100,
+          "with the carrier down a 1 MiB store fills: 0x14 after %d messages" % len(ids))
+    check(c.submit(SRC, "13105559999", "still full").status == 0x14,
+          "and stays full while nothing leaves")
+    log = os.path.join(d, "submits.log")
+    cp2 = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:%d" % cport, "--log-submits", log],
+                        stdout=subprocess.PIPE)
+    harness.read_port_line(cp2)
+    dm.wait_log(r"event=bound carrier=sim")
+    status = {}
+
+    def accepted_again():
+        status["last"] = c.submit(SRC, "13105559999", "after the drain").status
+        return status["last"] == 0 or time.sleep(0.2)
+    harness.wait_for(accepted_again, 60, "a submit to be accepted after the store drained")
+    check(status["last"] == 0, "once the carrier took them and the purge ran, submits are accepted again")
+    sent = {"1310555%04d" % i for i in range(len(ids))}
+
+    def delivered():
+        with open(log) as f:
+            return {line.split()[2] for line in f if line.strip()}
+    missing = lambda: sent - delivered()  # noqa: E731
+    try:
+        harness.wait_for(lambda: not missing() or time.sleep(0.2), 60, "the stored messages to drain")
+    except harness.Failure:
+        pass
+    check(not missing(), "every one of the %d stored messages reached the carrier (%d missing)"
+          % (len(ids), len(missing())))
+    c.close()
+    check(dm.stop() == 0, "smppd stops cleanly")
+    cp2.terminate()
+    cp2.wait()
+    unmatched = len(dm.grep(r"event=receipt_unmatched"))
+    check(unmatched == 0, "every receipt found its message: outcomes were recorded (%d unmatched)"
+          % unmatched)
+
+
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
+    test_store_full_then_freed(smppd, smppsim, tmp)
     test_store_and_forward(smppd, smppsim, tmp)
     test_disconnects(smppd, smppsim, tmp)
     test_error_mix(smppd, smppsim, tmp)

@@ -67,6 +67,7 @@ static void test_example(void)
 	CHECK_EQ_STR(cfg.store.path, "/var/lib/smppd");
 	CHECK_EQ_INT(cfg.store.map_size, 1ull << 30);
 	CHECK_EQ_INT(cfg.store.retention_ms, 7ull * 86400 * 1000);
+	CHECK_EQ_INT(cfg.store.purge_interval_ms, 60000);
 	CHECK(cfg.store.fsync);
 	CHECK_EQ_INT(cfg.n_listeners, 1);
 	CHECK_EQ_STR(cfg.listeners[0].name, "smpp");
@@ -304,6 +305,8 @@ static const struct bad bad_cases[] = {
 	{ L "carriers:\n  - name: k\n    host: h\n    system_id: s\n    enquire_link: 30\n", 0, 6,
 	  "carriers[0].enquire_link: bad duration '30'" },
 	{ L "store: {retention: 5 days}\n", 0, 2, "store.retention: bad duration '5 days'" },
+	{ L "store: {purge_interval: 100ms}\n", 0, 2,
+	  "store.purge_interval: must be between 1s and 1d, got 100ms" },
 	{ L "carriers:\n  - {name: k, host: h, system_id: s, enquire_link: 500ms}\n", 0, 3,
 	  "carriers[0].enquire_link: must be between 1s and 1h, got 500ms" },
 	{ L "carriers:\n  - name: k\n    host: h\n    system_id: s\n"

@@ -1021,6 +1021,7 @@ static const struct field listener_fields[] = {
 	FADDR("address", struct config_listener, address, REQ),
 	FSUB("tls", struct config_listener, tls, parse_tls_server, NOTNULL),
 	FSIZE("max_pdu", struct config_listener, max_pdu, 512, 16 << 20),
+	FDUR("bind_timeout", struct config_listener, bind_timeout_ms, 1000, 10 * MIN),
 };
 
 static int parse_listener(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
@@ -1030,6 +1031,7 @@ static int parse_listener(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 
 	l->line = (int)n->start_mark.line + 1;
 	l->max_pdu = 64 << 10;
+	l->bind_timeout_ms = 30 * 1000;
 	if (parse_map(c, n, l, listener_fields, NFIELDS(listener_fields), vals) < 0)
 		return -1;
 	for (size_t i = 0; i < idx; i++) {

@@ -99,6 +99,7 @@ struct config_listener {
 	struct config_addr address;
 	struct config_tls tls;
 	uint64_t max_pdu;               /* bytes; larger PDUs drop the session */
+	uint64_t bind_timeout_ms;       /* a connection must bind within this */
 	int line;                       /* of the list item, for later messages */
 };
 

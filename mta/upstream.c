@@ -1135,20 +1135,31 @@ void upstream_completion(struct relay *r, const struct store_completion *sc)
 
 /* --- listeners -------------------------------------------------------- */
 
+static const struct config_listener *listener_config(const struct relay *r,
+    const struct evconnlistener *l)
+{
+	for (size_t i = 0; i < r->n_listeners; i++)
+		if (r->listeners[i] == l)
+			return &r->cfg->listeners[i];
+	return &r->cfg->listeners[0];
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct relay *r = arg;
+	const struct config_listener *lc = listener_config(r, l);
 	char peer[64];
 	net_format_addr(sa, peer, sizeof peer);
+	/* Slowloris links that never finish a bind are closed at bind_timeout. */
 	struct smpp_session_config scfg = {
 		.role = SMPP_ROLE_SMSC,
 		.window = 1024,
 		.in_window = 0,
-		.max_pdu_len = 65536,
+		.max_pdu_len = (uint32_t)lc->max_pdu,
 		.response_timeout_ms = 30000,
 		.enquire_link_ms = 60000,
-		.idle_timeout_ms = 30000,
+		.idle_timeout_ms = (uint32_t)lc->bind_timeout_ms,
 	};
 	evutil_make_socket_nonblocking(fd);
 	struct conn *c = secure_accept(r, l, fd, &scfg, peer);

@@ -112,6 +112,9 @@ def run(tmp):
     d = harness.Daemon(smppd, tmp, accounts=[dict(system_id="app1", window=200, max_binds=8)],
                        carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                       window=500, sessions=2)])
+    plain_yaml = d.yaml
+    d.yaml = lambda: plain_yaml().replace("    address: 127.0.0.1:0\n",
+                                          "    address: 127.0.0.1:0\n    bind_timeout: 2s\n", 1)
     d.start()
     d.wait_log(r"event=bound carrier=sim", count=2)
 
@@ -162,6 +165,9 @@ def run(tmp):
     stop.set()
     for t in threads + [tt]:
         t.join()
+    shut = sum(1 for s in slow if closed(s, timeout=5))
+    check(shut == len(slow), "smppd closed every slowloris link at its bind_timeout (%d of %d)"
+          % (shut, len(slow)))
     for s in slow:
         s.close()
     attacks = sum(v for k, v in tally.items() if k.startswith("total_"))

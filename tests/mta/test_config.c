@@ -74,6 +74,7 @@ static void test_example(void)
 	CHECK_EQ_INT(cfg.listeners[0].address.port, 2775);
 	CHECK_EQ_INT(cfg.listeners[0].address.family, AF_INET);
 	CHECK_EQ_INT(cfg.listeners[0].max_pdu, 65536);
+	CHECK_EQ_INT(cfg.listeners[0].bind_timeout_ms, 30000);
 	CHECK(!cfg.listeners[0].tls.enabled);
 	CHECK_EQ_INT(cfg.n_accounts, 2);
 	a = config_find_account(&cfg, "app1");
@@ -314,6 +315,8 @@ static const struct bad bad_cases[] = {
 	  "carriers[0].reconnect: initial must not exceed max" },
 	{ L "store: {map_size: 1 gigabyte}\n", 0, 2, "store.map_size: bad size '1 gigabyte'" },
 	{ L "store: {map_size: 99999999999999999999GiB}\n", 0, 2, "store.map_size: bad size" },
+	{ "listeners: [{name: a, address: '127.0.0.1:0', bind_timeout: 0s}]\n", 0, 1,
+	  "listeners[0].bind_timeout: must be between 1s and 10m, got 0" },
 	{ "listeners: [{name: a, address: '127.0.0.1:0', max_pdu: 100}]\n", 0, 1,
 	  "listeners[0].max_pdu: must be between 512B and 16MiB, got 100B" },
 	{ L "accounts:\n  - {system_id: a, password_hash: " H ", ingress_rate: 100/fortnight}\n", 0, 3,

@@ -1113,13 +1113,29 @@ static void send_keyword_reply(struct relay *r, const struct compliance_mo_resul
 		p->lane = lane;
 		p->due_ms = now;
 	}
+	char to[48], from[48], brand[160];
+	log_quote(handset, strlen(handset), to, sizeof to);
 	if (!lane || store_submit(r->store, &op, 1) != 0) {
 		pending_put(p);
-		log_error("policy", "event=keyword_reply_failed to=%s", handset);
+		log_error("policy", "event=keyword_reply_failed to=%s", to);
 		return;
 	}
-	log_info("policy", "event=keyword_reply to=%s from=%s brand=%s", handset, our_number,
-	    res->brand ? res->brand : "-");
+	log_quote(our_number, strlen(our_number), from, sizeof from);
+	log_quote(res->brand ? res->brand : "-", strlen(res->brand ? res->brand : "-"), brand,
+	    sizeof brand);
+	log_info("policy", "event=keyword_reply to=%s from=%s brand=%s", to, from, brand);
+}
+
+static void log_keyword(const struct compliance_mo_result *res, const char *handset,
+    const char *our_number)
+{
+	char from[48], to[48], brand[160];
+	const char *b = res->brand ? res->brand : "-";
+	log_quote(handset, strlen(handset), from, sizeof from);
+	log_quote(our_number, strlen(our_number), to, sizeof to);
+	log_quote(b, strlen(b), brand, sizeof brand);
+	log_info("policy", "event=keyword kind=%d from=%s to=%s brand=%s campaign=%s", (int)res->kind,
+	    from, to, brand, res->campaign ? res->campaign : "-");
 }
 
 static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
@@ -1138,15 +1154,14 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 		if (res.newly_opted_out)
 			relay_note_optout(r, res.campaign);
 		if (res.kind != POLICY_MO_NONE)
-			log_info("policy", "event=keyword kind=%d from=%s to=%s brand=%s campaign=%s",
-			    (int)res.kind, pdu->source.addr, pdu->dest.addr, res.brand ? res.brand : "-",
-			    res.campaign ? res.campaign : "-");
+			log_keyword(&res, pdu->source.addr, pdu->dest.addr);
 		send_keyword_reply(r, &res, pdu->source.addr, pdu->dest.addr);
 	}
 	struct account_rt *a = mo_account(r, res.campaign);
 	if (!a) {
-		log_warn("dispatch", "event=mo_unrouted carrier=%s to=%s", c->carrier->cfg->name,
-		    pdu->dest.addr);
+		char to[48];
+		log_quote(pdu->dest.addr, strlen(pdu->dest.addr), to, sizeof to);
+		log_warn("dispatch", "event=mo_unrouted carrier=%s to=%s", c->carrier->cfg->name, to);
 		return SMPP_ESME_ROK; /* taken, and logged: nobody to pass it to */
 	}
 	struct dlr d = {

@@ -28,7 +28,7 @@ static void carriers_check(struct relay *r, int64_t now_s)
 		}
 		if (!cr->down_since)
 			cr->down_since = now_s;
-		log_warn("health", "event=health_carrier_down carrier=%s binds=0 of %u for_s=%lld",
+		log_warn("health", "event=health_carrier_down carrier=%s bound=0 binds=%u for_s=%lld",
 		    cr->cfg->name, cr->n_slots, (long long)(now_s - cr->down_since));
 	}
 }

@@ -289,11 +289,13 @@ static int reencode(struct store_msg *m, const struct policy_verdict *v, uint8_t
 static void log_verdict(const char *account, const struct store_msg *m,
     const struct policy_verdict *v)
 {
-	char dst[48];
+	char dst[48], reason[512];
 	log_quote(m->dst_addr, strlen(m->dst_addr), dst, sizeof dst);
-	log_info("policy", "event=%s account=%s campaign=%s to=%s rule=%s status=0x%08x reason=\"%s\"",
+	/* the reason may quote the message's own words */
+	log_quote(v->reason, strlen(v->reason), reason, sizeof reason);
+	log_info("policy", "event=%s account=%s campaign=%s to=%s rule=%s status=0x%08x reason=%s",
 	    v->action == POLICY_REJECT ? "reject" : "defer", account,
-	    v->campaign ? v->campaign : "-", dst, v->rule ? v->rule : "-", v->status, v->reason);
+	    v->campaign ? v->campaign : "-", dst, v->rule ? v->rule : "-", v->status, reason);
 }
 
 /* What the next checks read: contacted, sends in the cap window, footer. */

@@ -820,15 +820,15 @@ static int commit(struct wctx *w)
  * meta pages.  Freed pages count as free (LMDB reuses them once no reader
  * needs them), which is what a reserve wants to know.
  */
-static size_t pages_in_use(struct wctx *w)
+static size_t pages_in_use(const struct store *st, MDB_txn *txn)
 {
 	size_t used = 2;
 	MDB_stat s;
 
 	for (int i = -2; i < DB_COUNT; i++) {
-		MDB_dbi dbi = i < 0 ? (MDB_dbi)(i + 2) : w->st->db[i];
+		MDB_dbi dbi = i < 0 ? (MDB_dbi)(i + 2) : st->db[i];
 
-		if (mdb_stat(w->txn, dbi, &s) == 0)
+		if (mdb_stat(txn, dbi, &s) == 0)
 			used += s.ms_branch_pages + s.ms_leaf_pages +
 			    s.ms_overflow_pages;
 	}
@@ -845,12 +845,12 @@ static size_t pages_in_use(struct wctx *w)
  */
 #define OUTCOME_BYTES 192
 
-static size_t outcome_pages(const struct wctx *w)
+static size_t outcome_pages(const struct store *st, const uint64_t *counts)
 {
-	uint64_t open = w->counts[STORE_QUEUED] + w->counts[STORE_DEFERRED] +
-	    w->counts[STORE_SUBMITTING] + w->counts[STORE_SUBMITTED];
+	uint64_t open = counts[STORE_QUEUED] + counts[STORE_DEFERRED] +
+	    counts[STORE_SUBMITTING] + counts[STORE_SUBMITTED];
 
-	return w->st->page_size ? (size_t)(open * OUTCOME_BYTES / w->st->page_size) : 0;
+	return st->page_size ? (size_t)(open * OUTCOME_BYTES / st->page_size) : 0;
 }
 
 static bool has_enqueue(struct node **b, size_t n)
@@ -871,7 +871,7 @@ static int run_pass(struct store *st, struct node **b, size_t n, int level)
 	memcpy(w.counts, st->counts, sizeof(w.counts));
 	/* New messages stop short of the end: the reserve is for the rest. */
 	if (level == 0 && has_enqueue(b, n) &&
-	    pages_in_use(&w) + outcome_pages(&w) > st->enqueue_pages)
+	    pages_in_use(st, w.txn) + outcome_pages(st, w.counts) > st->enqueue_pages)
 		level = 1;
 	for (size_t i = 0; i < n && w.fatal == 0; i++) {
 		b[i]->value = 0;
@@ -1366,15 +1366,20 @@ void store_get_stats(struct store *st, struct store_stats *out)
 
 int store_space(struct store *st, uint64_t *used, uint64_t *size)
 {
+	uint64_t counts[STORE_STATE_COUNT];
 	MDB_envinfo info;
-	MDB_stat stat;
-	int rc = lmdb_rc(mdb_env_info(st->env, &info));
+	MDB_txn *txn;
+	int rc = store_state_counts(st, counts);
+
 	if (rc == 0)
-		rc = lmdb_rc(mdb_env_stat(st->env, &stat));
+		rc = lmdb_rc(mdb_env_info(st->env, &info));
+	if (rc == 0)
+		rc = lmdb_rc(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
 	if (rc < 0)
 		return rc;
-	*used = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	*used = (uint64_t)(pages_in_use(st, txn) + outcome_pages(st, counts)) * st->page_size;
 	*size = info.me_mapsize;
+	mdb_txn_abort(txn);
 	return 0;
 }
 

@@ -354,8 +354,11 @@ struct store_stats {
 };
 void store_get_stats(struct store *st, struct store_stats *out);
 
-/* Bytes of the map in use (pages up to the last one written) and the
- * map's size: how full the store is. */
+/* Bytes of the map in use (pages holding data, plus what the messages not
+ * yet final will need to record their outcomes: the room new messages are
+ * refused for) and the map's size.  New messages are refused at about
+ * 97% (the rest is kept for marks, acks and purges); freed pages count as
+ * free again, so the figure falls when finished messages are purged. */
 int store_space(struct store *st, uint64_t *used, uint64_t *size);
 
 #endif

@@ -177,7 +177,37 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            bad = lint_log(self.log, self.log_start)
+            check(not bad, "every log line of this run is TS level= cat= event= key=value%s"
+                  % (": %r" % bad[:3] if bad else ""))
         return self.proc.returncode if self.proc else None
+
+
+LOG_LINE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info|warn|error) '
+                      r'cat=[a-z_]+ event=[a-z_]+((?: [a-z_0-9]+=(?:"(?:[^"\\]|\\.)*"|[^ "]*))*)$')
+LOG_ID = re.compile(r' id=(\S+)')
+
+
+def lint_log(path, start=0):
+    """Lines of smppd's log that break its format: one event per line,
+    key=value, message ids of 16 hex digits, no password.  Lines other
+    programs wrote (sanitizers, smppd's own usage errors) are not its log."""
+    bad = []
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return bad
+    for line in text.splitlines():
+        if not re.match(r"^\d{4}-\d\d-\d\dT", line):
+            continue
+        m = LOG_LINE.match(line)
+        ids = LOG_ID.findall(line)
+        if (not m or any(not re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
+                or re.search(r"secret1|password=(?!-)|token=[^ ]{8}", line)):
+            bad.append(line)
+    return bad
 
 
 def main(fn):

@@ -30,7 +30,7 @@ def run(tmp):
                                       system_id="smppd", reconnect="{initial: 200ms, max: 500ms}")],
                        map_size="2MiB")
     d.start()
-    d.wait_log(r"event=health_carrier_down carrier=down binds=0 of 1 for_s=\d+")
+    d.wait_log(r"event=health_carrier_down carrier=down bound=0 binds=1 for_s=\d+")
     check(True, "a carrier with every bind down is logged as such")
     # a queue that grows check after check: 100 submits a second for 12 s
     steady = subprocess.Popen([smppsim, "app", "--connect", "127.0.0.1:%d" % d.port,

@@ -44,6 +44,7 @@ struct account_rt {
 	unsigned index;
 	unsigned binds;             /* sessions bound now */
 	struct conn *receivers;     /* RX/TRX sessions, linked by next_rx */
+	struct conn *rx_turn;       /* the receiver offered the next delivery */
 	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
 	unsigned receipts_inflight;
 	int receipt_rescan;         /* an ack failed: walk from the start */

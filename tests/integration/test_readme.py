@@ -48,7 +48,9 @@ def localize(conf_text, tmp, cport):
     etc = os.path.join(tmp, "etc")
     os.makedirs(etc, exist_ok=True)
     for name in re.findall(r"/etc/smppd/([\w.-]+)", conf_text):
-        write(os.path.join(etc, name), "carrpw1\n")
+        # SMPP passwords are at most 8 characters, admin tokens at least 16
+        secret = "readme-admin-token-0123456789" if name.endswith(".token") else "carrpw1"
+        write(os.path.join(etc, name), secret + "\n")
     out = conf_text.replace("/var/lib/smppd", os.path.join(tmp, "store"))
     out = out.replace("/etc/smppd/", etc + "/")
     out = out.replace("0.0.0.0:2775", "127.0.0.1:0")

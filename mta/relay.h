@@ -40,8 +40,9 @@ enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
 /* Per account, at run time. */
 struct account_rt {
-	const struct config_account *cfg;
+	const struct config_account *cfg;   /* re-pointed by a reload */
 	unsigned index;
+	int removed;                /* dropped by a reload: kept until exit */
 	unsigned binds;             /* sessions bound now */
 	struct conn *receivers;     /* RX/TRX sessions, linked by next_rx */
 	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
@@ -52,8 +53,10 @@ struct account_rt {
 
 /* Per carrier, at run time. */
 struct carrier_rt {
-	const struct config_carrier *cfg;
-	unsigned index;
+	const struct config_carrier *cfg;   /* re-pointed by a reload */
+	unsigned index;             /* unique for the process, never reused */
+	int removed;                /* dropped or replaced by a reload */
+	struct ssl_ctx_st *tls;     /* client context; NULL = plain */
 	struct conn **sessions;     /* cfg->sessions slots, NULL when down */
 	unsigned *failures;         /* consecutive connect failures per slot */
 	struct event **retry;       /* reconnect timers per slot */
@@ -120,8 +123,14 @@ struct relay {
 	struct evconnlistener **listeners;
 	size_t n_listeners;
 
-	struct account_rt *accounts;
-	struct carrier_rt *carriers;
+	/* Parallel to cfg->accounts and cfg->carriers.  Each runtime struct is
+	 * allocated alone and outlives a reload that drops it (sessions,
+	 * flights and pendings point at it): see reload.c. */
+	struct account_rt **accounts;
+	struct carrier_rt **carriers;
+	struct relay_retired *retired;      /* configs and structs kept until exit */
+	int cfg_owned;                      /* cfg was allocated by a reload */
+	unsigned carrier_ids;               /* next carrier_rt.index */
 
 	struct conn **conns;        /* by index; NULL when free */
 	uint32_t *conn_gens;
@@ -140,7 +149,6 @@ struct relay {
 	const char *ready_file;
 	/* security (secure.c) */
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
-	struct ssl_ctx_st **carrier_tls;    /* per carrier; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
 };
 
@@ -197,6 +205,15 @@ enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign);
 
+/* --- reload (reload.c): SIGHUP --------------------------------------- */
+/* A runtime account for CFG (ingress limiter set).  NULL if out of memory. */
+struct account_rt *account_rt_new(const struct config_account *cfg, unsigned index);
+/* Re-read r->cfg->path and apply it; on any error log it and keep
+ * everything as it was.  0 applied, -1 kept. */
+int relay_reload(struct relay *r);
+/* Free what reloads retired (at exit). */
+void relay_retired_free(struct relay *r);
+
 /* --- health (health.c): carriers down, store filling, queue growing - */
 void health_check(struct relay *r);
 int health_interval_s(void);
@@ -234,6 +251,16 @@ void upstream_push_receipts(struct relay *r, struct account_rt *a);
 
 /* --- carriers (carrier.c) ---------------------------------------- */
 int carrier_start(struct relay *r);
+/* A carrier's runtime (TLS context built, binds not started).  NULL with
+ * the reason logged. */
+struct carrier_rt *carrier_rt_new(struct relay *r, const struct config_carrier *cfg);
+void carrier_rt_connect(struct relay *r, struct carrier_rt *cr);
+/* Unbind every session of CR (in-flight answers still handled) and stop
+ * reconnecting; CR stays allocated for what points at it. */
+void carrier_retire(struct relay *r, struct carrier_rt *cr);
+/* CR's max_mps and bind_mps from its (new) cfg, binds kept. */
+void carrier_apply_limits(struct carrier_rt *cr);
+void carrier_rt_free(struct carrier_rt *cr);
 void carrier_connected(struct conn *c);
 void carrier_stop(struct relay *r);
 void carrier_free(struct relay *r);

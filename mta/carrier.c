@@ -346,22 +346,62 @@ static void stop_retries(struct carrier_rt *cr)
 	}
 }
 
-void carrier_retire(struct relay *r, struct carrier_rt *cr)
+static int session_bound(const struct conn *c)
 {
-	cr->removed = 1;
-	stop_retries(cr);
+	enum smpp_state st = smpp_session_state(c->sess);
+	return st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_RX || st == SMPP_ST_BOUND_TRX;
+}
+
+/* A removed carrier's binds unbind one by one as their last submit is
+ * answered (or response_timeout passed): answers are not lost to a
+ * reload.  Binds still connecting are closed at once. */
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct carrier_rt *cr = arg;
+	(void)fd;
+	(void)what;
+	int waiting = 0;
+	uint64_t now = relay_mono_ms();
 	for (unsigned s = 0; s < cr->n_slots; s++) {
 		struct conn *c = cr->sessions[s];
 		if (!c || c->closed)
 			continue;
-		if (c->bound && smpp_session_unbind(c->sess, relay_mono_ms()) == 0) {
+		if (!c->bound) {
+			conn_close(c); /* on_bound unbinds one that binds meanwhile */
+			continue;
+		}
+		if (!session_bound(c))
+			continue; /* unbinding already */
+		if (smpp_session_outstanding(c->sess) > 0 && now < cr->drain_until) {
+			waiting = 1;
+			continue;
+		}
+		if (smpp_session_unbind(c->sess, now) == 0) {
 			conn_flush(c);
 			conn_arm(c);
 		} else {
 			conn_close(c);
 		}
 	}
-	(void)r;
+	if (waiting) {
+		struct timeval tv = { 0, 20 * 1000 };
+		event_add(cr->drain, &tv);
+	}
+}
+
+void carrier_retire(struct relay *r, struct carrier_rt *cr)
+{
+	cr->removed = 1;
+	stop_retries(cr);
+	cr->drain_until = relay_mono_ms() +
+	    (cr->cfg->response_timeout_ms ? cr->cfg->response_timeout_ms : 10000);
+	cr->drain = evtimer_new(r->base, drain_cb, cr);
+	if (cr->drain) {
+		drain_cb(-1, 0, cr);
+		return;
+	}
+	cr->drain_until = 0; /* out of memory: unbind now */
+	drain_cb(-1, 0, cr);
 }
 
 void carrier_stop(struct relay *r)
@@ -375,6 +415,8 @@ void carrier_rt_free(struct carrier_rt *cr)
 	if (!cr)
 		return;
 	stop_retries(cr);
+	if (cr->drain)
+		event_free(cr->drain);
 	secure_carrier_free(cr);
 	free(cr->sessions);
 	free(cr->failures);

@@ -57,6 +57,8 @@ struct carrier_rt {
 	unsigned index;             /* unique for the process, never reused */
 	int removed;                /* dropped or replaced by a reload */
 	struct ssl_ctx_st *tls;     /* client context; NULL = plain */
+	struct event *drain;        /* removed: unbinds once submits are answered */
+	uint64_t drain_until;       /* mono ms: unbind then whatever is open */
 	struct conn **sessions;     /* cfg->sessions slots, NULL when down */
 	unsigned *failures;         /* consecutive connect failures per slot */
 	struct event **retry;       /* reconnect timers per slot */

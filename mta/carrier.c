@@ -97,6 +97,8 @@ static uint32_t bind_command(const struct carrier_rt *cr, unsigned slot)
 {
 	if (cr->cfg->bind == CONFIG_BIND_TRANSCEIVER)
 		return SMPP_BIND_TRANSCEIVER;
+	if (cr->cfg->bind == CONFIG_BIND_TX)
+		return SMPP_BIND_TRANSMITTER;
 	return slot % 2 == 0 ? SMPP_BIND_TRANSMITTER : SMPP_BIND_RECEIVER;
 }
 
@@ -104,6 +106,8 @@ static uint32_t bind_command(const struct carrier_rt *cr, unsigned slot)
 void carrier_connected(struct conn *c)
 {
 	struct carrier_rt *cr = c->carrier;
+	if (c->inbound)
+		return; /* accepted: the carrier speaks first */
 	struct smpp_pdu bind;
 	smpp_pdu_init(&bind, bind_command(cr, c->slot), 0);
 	bind.system_id = cr->cfg->system_id;
@@ -171,6 +175,10 @@ void carrier_closed(struct conn *c)
 	struct carrier_rt *cr = c->carrier;
 	if (!cr)
 		return;
+	if (c->inbound) {
+		carrier_in_closed(c);
+		return;
+	}
 	if (c->bound) {
 		cr->bound--;
 		log_warn("carrier", "event=unbound carrier=%s slot=%u", cr->cfg->name, c->slot);
@@ -207,6 +215,10 @@ static void on_bound(struct conn *c)
 
 void carrier_event(struct conn *c, const struct smpp_event *ev)
 {
+	if (c->inbound) {
+		carrier_in_event(c, ev);
+		return;
+	}
 	switch (ev->kind) {
 	case SMPP_EV_BOUND:
 		on_bound(c);
@@ -333,7 +345,7 @@ int carrier_start(struct relay *r)
 	}
 	for (size_t i = 0; i < r->cfg->n_carriers; i++)
 		carrier_rt_connect(r, r->carriers[i]);
-	return 0;
+	return carrier_in_listen(r);
 }
 
 static void stop_retries(struct carrier_rt *cr)
@@ -406,6 +418,7 @@ void carrier_retire(struct relay *r, struct carrier_rt *cr)
 
 void carrier_stop(struct relay *r)
 {
+	carrier_in_stop(r);
 	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++)
 		stop_retries(r->carriers[i]);
 }
@@ -431,4 +444,5 @@ void carrier_free(struct relay *r)
 		carrier_rt_free(r->carriers[i]);
 	free(r->carriers);
 	r->carriers = NULL;
+	carrier_in_free(r);
 }

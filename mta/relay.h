@@ -35,6 +35,7 @@ struct monitors;
 struct hooks;
 struct ssl_ctx_st;
 struct guard;
+struct carrier_listener;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -96,6 +97,7 @@ struct conn {
 	int bound;
 	struct thr_gcra bind_rate;  /* cfg->bind_mps, this bind alone */
 	int bind_limited;
+	struct carrier_listener *inbound; /* the carrier connected to us (carrier_in.c) */
 };
 
 /* A handle that survives the conn: resolve it before use. */
@@ -132,6 +134,8 @@ struct relay {
 	struct carrier_rt **carriers;
 	struct relay_retired *retired;      /* configs and structs kept until exit */
 	int cfg_owned;                      /* cfg was allocated by a reload */
+	struct carrier_listener **carrier_listeners; /* carrier_in.c */
+	size_t n_carrier_listeners;
 	unsigned carrier_ids;               /* next carrier_rt.index */
 
 	struct conn **conns;        /* by index; NULL when free */
@@ -263,6 +267,15 @@ void carrier_retire(struct relay *r, struct carrier_rt *cr);
 /* CR's max_mps and bind_mps from its (new) cfg, binds kept. */
 void carrier_apply_limits(struct carrier_rt *cr);
 void carrier_rt_free(struct carrier_rt *cr);
+
+/* --- carriers that connect to us (carrier_in.c) ------------------- */
+int carrier_in_listen(struct relay *r);
+void carrier_in_event(struct conn *c, const struct smpp_event *ev);
+void carrier_in_closed(struct conn *c);
+/* 1 if carrier NAME's listener is open on address A (a reload compares). */
+int carrier_in_listening(const struct relay *r, const char *name, const struct config_addr *a);
+void carrier_in_stop(struct relay *r);
+void carrier_in_free(struct relay *r);
 void carrier_connected(struct conn *c);
 void carrier_stop(struct relay *r);
 void carrier_free(struct relay *r);

@@ -35,6 +35,7 @@
  *   node_id, store, listener        "needs restart": logged, the running
  *   addresses, bind_limit, log      value kept
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,7 +173,7 @@ static void needs_restart(const char *setting)
  * What cannot change under a running daemon goes back to the running
  * value in NEXT (strings swapped, so each config still owns its own).
  */
-static void keep_fixed(struct config *cur, struct config *next)
+static void keep_fixed(const struct relay *r, struct config *cur, struct config *next)
 {
 	if (next->node_id != cur->node_id) {
 		needs_restart("node_id");
@@ -202,6 +203,14 @@ static void keep_fixed(struct config *cur, struct config *next)
 	    a->block_ms != b->block_ms || a->table_size != b->table_size) {
 		needs_restart("bind_limit");
 		next->bind_limit = *a;
+	}
+	for (size_t i = 0; i < next->n_carriers; i++) {
+		const struct config_carrier *k = &next->carriers[i];
+		if (k->listen.enabled && !carrier_in_listening(r, k->name, &k->listen.address)) {
+			char what[96];
+			snprintf(what, sizeof what, "carriers.%s.listen.address", k->name);
+			needs_restart(what); /* the running listener, if any, stays */
+		}
 	}
 	if (next->log.level != cur->log.level || next->log.target != cur->log.target) {
 		needs_restart("log");
@@ -392,7 +401,7 @@ int relay_reload(struct relay *r)
 		free(next);
 		return -1;
 	}
-	keep_fixed(r->cfg, next);
+	keep_fixed(r, r->cfg, next);
 	struct plan p = { 0 };
 	struct relay_retired *slot = calloc(1, sizeof *slot); /* for the old config */
 	if (!slot || plan_build(r, next, &p) != 0 || secure_listeners_reload(r, next) != 0) {

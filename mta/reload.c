@@ -323,6 +323,26 @@ static void unbind_account(struct relay *r, struct account_rt *a)
 	    a->cfg->system_id, n);
 }
 
+/* The connections a removed carrier made to us (carrier_in.c) go too;
+ * a carrier that only changed keeps them. */
+static void unbind_inbound(struct relay *r, struct carrier_rt *cr)
+{
+	for (uint32_t i = 0; i < r->conns_cap; i++) {
+		struct conn *c = r->conns[i];
+		/* by name: after a change of its connection settings the
+		 * carrier's inbound connections kept the runtime they came to */
+		if (!c || c->closed || c->kind != CONN_CARRIER || !c->inbound ||
+		    strcmp(c->carrier->cfg->name, cr->cfg->name) != 0)
+			continue;
+		if (c->bound && smpp_session_unbind(c->sess, relay_mono_ms()) == 0) {
+			conn_flush(c);
+			conn_arm(c);
+		} else {
+			conn_close(c);
+		}
+	}
+}
+
 static void apply_accounts(struct relay *r, struct config *next, struct plan *p)
 {
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
@@ -363,8 +383,11 @@ static void apply_carriers(struct relay *r, struct config *next, struct plan *p)
 		struct carrier_rt *cr = r->carriers[i];
 		if (in_list((void *const *)p->carriers, p->n_carriers, cr))
 			continue;
-		const char *why = config_find_carrier(next, cr->cfg->name) ? "changed" : "removed";
-		log_info("config", "event=carrier_%s carrier=%s action=unbind", why, cr->cfg->name);
+		int gone = !config_find_carrier(next, cr->cfg->name);
+		log_info("config", "event=carrier_%s carrier=%s action=unbind", gone ? "removed" : "changed",
+		    cr->cfg->name);
+		if (gone)
+			unbind_inbound(r, cr);
 		carrier_retire(r, cr);
 		if (retire(r, NULL, 0, NULL, cr) != 0)
 			log_error("config", "event=retire_failed carrier=%s reason=\"out of memory\"",
@@ -401,10 +424,12 @@ int relay_reload(struct relay *r)
 		free(next);
 		return -1;
 	}
-	keep_fixed(r, r->cfg, next);
 	struct plan p = { 0 };
 	struct relay_retired *slot = calloc(1, sizeof *slot); /* for the old config */
-	if (!slot || plan_build(r, next, &p) != 0 || secure_listeners_reload(r, next) != 0) {
+	/* listeners that cannot change keep their running section (and its
+	 * certificate paths), read again all the same */
+	const struct config *tls_from = same_listeners(r->cfg, next) ? next : r->cfg;
+	if (!slot || plan_build(r, next, &p) != 0 || secure_listeners_reload(r, tls_from) != 0) {
 		log_error("config", "event=reload_failed kept=old error=\"%s\"",
 		    slot ? "could not set up the new carriers, accounts or listener TLS (see above)" :
 		    "out of memory");
@@ -415,6 +440,7 @@ int relay_reload(struct relay *r)
 		return -1;
 	}
 	/* Nothing below fails: the swap is all at once. */
+	keep_fixed(r, r->cfg, next);
 	apply_accounts(r, next, &p);
 	apply_carriers(r, next, &p);
 	free(r->accounts);

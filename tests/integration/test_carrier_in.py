@@ -3,13 +3,16 @@
 outbind (smppd answers bind_receiver), one binding to smppd as an ESME.
 Submits go out over smppd's own transmitter binds; what comes back arrives
 on the carriers' connections and reaches the applications.  Credentials
-are checked per side and wrong ones count in the failed-bind guard.
+are checked per side and wrong ones count in the failed-bind guard.  A
+reload removes one such carrier (its connection to smppd is unbound) and
+leaves the other's connection up.
 
     test_carrier_in.py SMPPD SMPPSIM SOURCE_ROOT
 """
 import base64
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -150,6 +153,26 @@ def run(tmp):
     check(bind_status(ebport, "ebcar", "ebsecret") == 0x0D,
           "blocked: even eb's right credentials are refused now")
     check(not d.grep(r"ebsecret|obsecret"), "no password reaches the log")
+
+    # SIGHUP (open connections are not subject to the block): eb removed,
+    # ob's listen address moved (needs a restart), the rest as it was
+    d.carriers = [dict(d.carriers[0], listen=listen_ob.replace(str(obport), str(free_port())))]
+    d.routes = "routes:\n  - carriers: [ob]\n"
+    with open(d.conf, "w") as f:
+        f.write(d.yaml())
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_log(r"cat=config event=reloaded")
+    check(d.grep(r"event=needs_restart setting=carriers\.ob\.listen\.address kept=running"),
+          "reload: a new listen address for ob is logged as needing a restart")
+    d.wait_log(r"event=unbound carrier=eb direction=in")
+    check(d.grep(r"event=carrier_removed carrier=eb action=unbind"),
+          "reload: eb removed, the bind it made to smppd is unbound")
+    r = c1.submit(TWOFA, "13105550004", "Your Acme code is 4", registered_delivery=1)
+    check(r.status == 0 and receipt_for(c1, r.message_id()),
+          "ob's outbind connection carries receipts on after the reload")
+    check(not d.grep(r"event=unbound carrier=ob direction=in"), "ob's outbind connection never dropped")
+    d.wait_log(r"event=inbound_refused carrier=eb peer=\S+ reason=\"the carrier has no listen: section now\"")
+    check(True, "eb's listener refuses eb's reconnects once eb is gone")
     c1.close()
     c2.close()
     check(d.stop() == 0, "smppd stops")

@@ -26,6 +26,7 @@
 #define SUSPECT_MS 30000
 
 #define CARRIER_IN_WINDOW 4096
+#define CARRIER_OUT_WINDOW 1024
 
 struct retry_arg {
 	struct carrier_rt *carrier;
@@ -83,7 +84,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_retry(struct relay *r, struct carrier_rt *cr, unsigned slot)
 {
-	if (r->stopping)
+	if (r->stopping || cr->removed || !cr->retry[slot])
 		return;
 	uint64_t wait = backoff_ms(cr, ++cr->failures[slot]);
 	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
@@ -96,6 +97,8 @@ static uint32_t bind_command(const struct carrier_rt *cr, unsigned slot)
 {
 	if (cr->cfg->bind == CONFIG_BIND_TRANSCEIVER)
 		return SMPP_BIND_TRANSCEIVER;
+	if (cr->cfg->bind == CONFIG_BIND_TX)
+		return SMPP_BIND_TRANSMITTER;
 	return slot % 2 == 0 ? SMPP_BIND_TRANSMITTER : SMPP_BIND_RECEIVER;
 }
 
@@ -103,6 +106,8 @@ static uint32_t bind_command(const struct carrier_rt *cr, unsigned slot)
 void carrier_connected(struct conn *c)
 {
 	struct carrier_rt *cr = c->carrier;
+	if (c->inbound)
+		return; /* accepted: the carrier speaks first */
 	struct smpp_pdu bind;
 	smpp_pdu_init(&bind, bind_command(cr, c->slot), 0);
 	bind.system_id = cr->cfg->system_id;
@@ -135,7 +140,9 @@ static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
 	}
 	struct smpp_session_config scfg = {
 		.role = SMPP_ROLE_ESME,
-		.window = cc->window > 0 ? (uint32_t)cc->window : 10,
+		/* dispatch keeps to cc->window; the session's own is larger so
+		 * that a reload can raise the window without a rebind */
+		.window = cc->window > CARRIER_OUT_WINDOW ? (uint32_t)cc->window : CARRIER_OUT_WINDOW,
 		/* Receipts are answered once committed: leave room for a burst
 		 * of them rather than throttling the carrier's deliver_sm. */
 		.in_window = CARRIER_IN_WINDOW,
@@ -143,7 +150,7 @@ static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
 		.response_timeout_ms = (uint32_t)(cc->response_timeout_ms ? cc->response_timeout_ms : 10000),
 		.enquire_link_ms = (uint32_t)cc->enquire_link_ms,
 	};
-	struct conn *c = secure_carrier_conn(r, cr->index, &scfg, peer);
+	struct conn *c = secure_carrier_conn(r, cr, &scfg, peer);
 	if (!c) {
 		freeaddrinfo(ai);
 		schedule_retry(r, cr, slot);
@@ -168,6 +175,10 @@ void carrier_closed(struct conn *c)
 	struct carrier_rt *cr = c->carrier;
 	if (!cr)
 		return;
+	if (c->inbound) {
+		carrier_in_closed(c);
+		return;
+	}
 	if (c->bound) {
 		cr->bound--;
 		log_warn("carrier", "event=unbound carrier=%s slot=%u", cr->cfg->name, c->slot);
@@ -182,6 +193,15 @@ static void on_bound(struct conn *c)
 	struct carrier_rt *cr = c->carrier;
 	c->bound = 1;
 	cr->bound++;
+	if (cr->removed) { /* retired while binding: do not start sending */
+		if (smpp_session_unbind(c->sess, relay_mono_ms()) == 0) {
+			conn_flush(c);
+			conn_arm(c);
+		} else {
+			conn_close(c);
+		}
+		return;
+	}
 	cr->failures[c->slot] = 0;
 	thr_gcra_init(&c->bind_rate);
 	c->bind_limited = cr->cfg->bind_mps > 0;
@@ -195,6 +215,10 @@ static void on_bound(struct conn *c)
 
 void carrier_event(struct conn *c, const struct smpp_event *ev)
 {
+	if (c->inbound) {
+		carrier_in_event(c, ev);
+		return;
+	}
 	switch (ev->kind) {
 	case SMPP_EV_BOUND:
 		on_bound(c);
@@ -246,67 +270,179 @@ void carrier_event(struct conn *c, const struct smpp_event *ev)
 	}
 }
 
+void carrier_apply_limits(struct carrier_rt *cr)
+{
+	int64_t now = relay_now_us();
+	double mps = cr->cfg->max_mps;
+	cr->limited = mps > 0;
+	thr_gcra_init(&cr->mps);
+	if (cr->limited) { /* smooth: a burst of a tenth of a second, at least one */
+		thr_gcra_set_rate(&cr->mps, mps, carrier_burst(mps), now);
+		/* halve on throttling (floor a tenth), +5% of max a second back */
+		thr_aimd_init(&cr->aimd, mps, mps / 10, 0.5, mps / 20, 1000000, now);
+	}
+	double bind_mps = cr->cfg->bind_mps;
+	for (unsigned s = 0; s < cr->n_slots; s++) {
+		struct conn *c = cr->sessions[s];
+		if (!c || !c->bound)
+			continue;
+		thr_gcra_init(&c->bind_rate);
+		c->bind_limited = bind_mps > 0;
+		if (c->bind_limited)
+			thr_gcra_set_rate(&c->bind_rate, bind_mps, carrier_burst(bind_mps), now);
+	}
+}
+
+struct carrier_rt *carrier_rt_new(struct relay *r, const struct config_carrier *cfg)
+{
+	struct carrier_rt *cr = calloc(1, sizeof *cr);
+	if (!cr)
+		goto nomem;
+	cr->cfg = cfg;
+	cr->index = r->carrier_ids++;
+	unsigned n = (unsigned)(cfg->sessions > 0 ? cfg->sessions : 1);
+	cr->n_slots = n;
+	cr->sessions = calloc(n, sizeof *cr->sessions);
+	cr->failures = calloc(n, sizeof *cr->failures);
+	cr->retry = calloc(n, sizeof *cr->retry);
+	struct retry_arg *args = calloc(n, sizeof *args);
+	cr->retry_args = args;
+	if (!cr->sessions || !cr->failures || !cr->retry || !args)
+		goto nomem;
+	for (unsigned s = 0; s < n; s++) {
+		args[s] = (struct retry_arg){ cr, s, r };
+		cr->retry[s] = evtimer_new(r->base, retry_cb, &args[s]);
+		if (!cr->retry[s])
+			goto nomem;
+	}
+	if (secure_carrier_init(cr) != 0) {
+		carrier_rt_free(cr);
+		return NULL;
+	}
+	carrier_apply_limits(cr);
+	return cr;
+nomem:
+	log_error("carrier", "event=setup_failed carrier=%s reason=\"out of memory\"", cfg->name);
+	carrier_rt_free(cr);
+	return NULL;
+}
+
+void carrier_rt_connect(struct relay *r, struct carrier_rt *cr)
+{
+	for (unsigned s = 0; s < cr->n_slots; s++)
+		connect_slot(r, cr, s);
+}
+
 int carrier_start(struct relay *r)
 {
 	r->carriers = calloc(r->cfg->n_carriers ? r->cfg->n_carriers : 1, sizeof *r->carriers);
 	if (!r->carriers)
 		return -1;
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
-		cr->cfg = &r->cfg->carriers[i];
-		cr->index = (unsigned)i;
-		thr_gcra_init(&cr->mps);
-		cr->limited = cr->cfg->max_mps > 0;
-		if (cr->limited) { /* smooth: a burst of a tenth of a second, at least one */
-			int64_t now = relay_now_us();
-			thr_gcra_set_rate(&cr->mps, cr->cfg->max_mps, carrier_burst(cr->cfg->max_mps), now);
-			/* halve on throttling (floor a tenth), +5% of max a second back */
-			thr_aimd_init(&cr->aimd, cr->cfg->max_mps, cr->cfg->max_mps / 10, 0.5,
-			    cr->cfg->max_mps / 20, 1000000, now);
-		}
-		unsigned n = (unsigned)(cr->cfg->sessions > 0 ? cr->cfg->sessions : 1);
-		cr->n_slots = n;
-		cr->sessions = calloc(n, sizeof *cr->sessions);
-		cr->failures = calloc(n, sizeof *cr->failures);
-		cr->retry = calloc(n, sizeof *cr->retry);
-		struct retry_arg *args = calloc(n, sizeof *args);
-		if (!cr->sessions || !cr->failures || !cr->retry || !args)
+		r->carriers[i] = carrier_rt_new(r, &r->cfg->carriers[i]);
+		if (!r->carriers[i])
 			return -1;
-		for (unsigned s = 0; s < n; s++) {
-			args[s] = (struct retry_arg){ cr, s, r };
-			cr->retry[s] = evtimer_new(r->base, retry_cb, &args[s]);
-			if (!cr->retry[s])
-				return -1;
-		}
-		cr->retry_args = args;
-		for (unsigned s = 0; s < n; s++)
-			connect_slot(r, cr, s);
 	}
-	return 0;
+	for (size_t i = 0; i < r->cfg->n_carriers; i++)
+		carrier_rt_connect(r, r->carriers[i]);
+	return carrier_in_listen(r);
+}
+
+static void stop_retries(struct carrier_rt *cr)
+{
+	for (unsigned s = 0; cr->retry && s < cr->n_slots; s++) {
+		if (cr->retry[s]) {
+			event_free(cr->retry[s]);
+			cr->retry[s] = NULL;
+		}
+	}
+}
+
+static int session_bound(const struct conn *c)
+{
+	enum smpp_state st = smpp_session_state(c->sess);
+	return st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_RX || st == SMPP_ST_BOUND_TRX;
+}
+
+/* A removed carrier's binds unbind one by one as their last submit is
+ * answered (or response_timeout passed): answers are not lost to a
+ * reload.  Binds still connecting are closed at once. */
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct carrier_rt *cr = arg;
+	(void)fd;
+	(void)what;
+	int waiting = 0;
+	uint64_t now = relay_mono_ms();
+	for (unsigned s = 0; s < cr->n_slots; s++) {
+		struct conn *c = cr->sessions[s];
+		if (!c || c->closed)
+			continue;
+		if (!c->bound) {
+			conn_close(c); /* on_bound unbinds one that binds meanwhile */
+			continue;
+		}
+		if (!session_bound(c))
+			continue; /* unbinding already */
+		if (smpp_session_outstanding(c->sess) > 0 && now < cr->drain_until) {
+			waiting = 1;
+			continue;
+		}
+		if (smpp_session_unbind(c->sess, now) == 0) {
+			conn_flush(c);
+			conn_arm(c);
+		} else {
+			conn_close(c);
+		}
+	}
+	if (waiting) {
+		struct timeval tv = { 0, 20 * 1000 };
+		event_add(cr->drain, &tv);
+	}
+}
+
+void carrier_retire(struct relay *r, struct carrier_rt *cr)
+{
+	cr->removed = 1;
+	stop_retries(cr);
+	cr->drain_until = relay_mono_ms() +
+	    (cr->cfg->response_timeout_ms ? cr->cfg->response_timeout_ms : 10000);
+	cr->drain = evtimer_new(r->base, drain_cb, cr);
+	if (cr->drain) {
+		drain_cb(-1, 0, cr);
+		return;
+	}
+	cr->drain_until = 0; /* out of memory: unbind now */
+	drain_cb(-1, 0, cr);
 }
 
 void carrier_stop(struct relay *r)
 {
-	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
-		for (unsigned s = 0; s < cr->n_slots; s++) {
-			if (cr->retry[s]) {
-				event_free(cr->retry[s]);
-				cr->retry[s] = NULL;
-			}
-		}
-	}
+	carrier_in_stop(r);
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++)
+		stop_retries(r->carriers[i]);
+}
+
+void carrier_rt_free(struct carrier_rt *cr)
+{
+	if (!cr)
+		return;
+	stop_retries(cr);
+	if (cr->drain)
+		event_free(cr->drain);
+	secure_carrier_free(cr);
+	free(cr->sessions);
+	free(cr->failures);
+	free(cr->retry);
+	free(cr->retry_args);
+	free(cr);
 }
 
 void carrier_free(struct relay *r)
 {
-	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
-		free(cr->sessions);
-		free(cr->failures);
-		free(cr->retry);
-		free(cr->retry_args);
-	}
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++)
+		carrier_rt_free(r->carriers[i]);
 	free(r->carriers);
 	r->carriers = NULL;
+	carrier_in_free(r);
 }

@@ -549,7 +549,11 @@ static const struct enum_name seg_names[] = {
 };
 static const struct enum_name bind_names[] = {
 	{ "transceiver", CONFIG_BIND_TRANSCEIVER },
-	{ "transmitter_receiver", CONFIG_BIND_TX_RX }, { NULL, 0 },
+	{ "transmitter_receiver", CONFIG_BIND_TX_RX }, { "transmitter", CONFIG_BIND_TX },
+	{ NULL, 0 },
+};
+static const struct enum_name listen_mode_names[] = {
+	{ "bind", CONFIG_LISTEN_BIND }, { "outbind", CONFIG_LISTEN_OUTBIND }, { NULL, 0 },
 };
 static const struct enum_name msgid_names[] = {
 	{ "auto", CONFIG_MSGID_AUTO }, { "as_is", CONFIG_MSGID_AS_IS },
@@ -1195,6 +1199,47 @@ static int parse_codes(struct ctx *c, yaml_node_t *n, void *obj)
 	return 0;
 }
 
+static const struct field carrier_listen_fields[] = {
+	FADDR("address", struct config_carrier_listen, address, REQ),
+	FENUM("mode", struct config_carrier_listen, mode, listen_mode_names),
+	FSTR("system_id", struct config_carrier_listen, system_id, 1, CONFIG_SYSTEM_ID_MAX, REQ),
+	FSTR("password_hash", struct config_carrier_listen, password_hash, 1, 256, REQ),
+	FCIDRS("allowed_networks", struct config_carrier_listen, allowed_networks,
+	    n_allowed_networks),
+	FINT("max_binds", struct config_carrier_listen, max_binds, 1, 64, 0),
+};
+
+static int parse_carrier_listen(struct ctx *c, yaml_node_t *n, void *obj)
+{
+	struct config_carrier_listen *l = obj;
+	yaml_node_t *vals[NFIELDS(carrier_listen_fields)];
+	const char *why;
+
+	l->enabled = true;
+	l->line = (int)n->start_mark.line + 1;
+	l->mode = -1;
+	l->max_binds = 1;
+	if (parse_map(c, n, l, carrier_listen_fields, NFIELDS(carrier_listen_fields), vals) < 0)
+		return -1;
+	if (l->mode < 0)
+		return fail(c, n, "missing required key 'mode' (bind or outbind)");
+	if (config_password_check_encoding(l->password_hash, &why) < 0) {
+		size_t old = path_key(c, "password_hash");
+		int rc = fail(c, val_of(carrier_listen_fields, NFIELDS(carrier_listen_fields), vals,
+		    "password_hash"), "%s (make one with smppd-passwd)", why);
+
+		path_pop(c, old);
+		return rc;
+	}
+	return 0;
+}
+
+static int same_port(const struct config_addr *a, const struct config_addr *b)
+{
+	return a->port != 0 && a->port == b->port && a->family == b->family &&
+	    strcmp(a->host, b->host) == 0;
+}
+
 static const struct field carrier_fields[] = {
 	FSTR("name", struct config_carrier, name, 1, NAME_MAX_LEN, REQ),
 	FSTR("host", struct config_carrier, host, 1, 253, REQ),
@@ -1220,6 +1265,7 @@ static const struct field carrier_fields[] = {
 	FSUB("landline_statuses", struct config_carrier, landline_statuses, parse_codes, NOTNULL),
 	FSUB("unknown_subscriber_statuses", struct config_carrier, unknown_subscriber_statuses,
 	    parse_codes, NOTNULL),
+	FSUB("listen", struct config_carrier, listen, parse_carrier_listen, NOTNULL),
 };
 
 static int parse_carrier(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
@@ -1280,6 +1326,22 @@ static int parse_carrier(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 			return fail(c, val_of(carrier_fields, NFIELDS(carrier_fields),
 			    vals, "name"), "duplicate carrier name '%s' (first at "
 			    "line %d)", k->name, o->line);
+		if (k->listen.enabled && o->listen.enabled &&
+		    same_port(&k->listen.address, &o->listen.address))
+			return fail(c, val_of(carrier_fields, NFIELDS(carrier_fields),
+			    vals, "listen"), "listen.address already used by carrier "
+			    "'%s' (line %d)", o->name, o->listen.line);
+	}
+	if (k->listen.enabled) {
+		for (size_t i = 0; i < c->cfg->n_listeners; i++) {
+			const struct config_listener *o = &c->cfg->listeners[i];
+
+			if (same_port(&k->listen.address, &o->address))
+				return fail(c, val_of(carrier_fields, NFIELDS(carrier_fields),
+				    vals, "listen"), "listen.address already used by "
+				    "listener '%s' (line %d): carriers and applications "
+				    "need separate listeners", o->name, o->line);
+		}
 	}
 	return 0;
 }
@@ -1773,6 +1835,9 @@ void config_free(struct config *cfg)
 		free_secret(k->password);
 		free(k->password_file);
 		free(k->system_type);
+		free(k->listen.system_id);
+		free(k->listen.password_hash);
+		free(k->listen.allowed_networks);
 	}
 	free(cfg->carriers);
 	for (size_t i = 0; i < cfg->n_routes; i++) {

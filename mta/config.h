@@ -70,7 +70,34 @@ enum config_segmentation {
 	CONFIG_SEG_UDH8 = 0, CONFIG_SEG_UDH16, CONFIG_SEG_SAR, CONFIG_SEG_PAYLOAD,
 };
 
-enum config_bind { CONFIG_BIND_TRANSCEIVER = 0, CONFIG_BIND_TX_RX };
+/* TX: transmitter binds only, for a carrier that delivers its receipts
+ * and MOs over connections it makes to us (config_carrier.listen). */
+enum config_bind { CONFIG_BIND_TRANSCEIVER = 0, CONFIG_BIND_TX_RX, CONFIG_BIND_TX };
+
+/* How a carrier that connects to us delivers (config_carrier_listen). */
+enum config_listen_mode {
+	CONFIG_LISTEN_BIND = 0,         /* it binds to us as an ESME */
+	CONFIG_LISTEN_OUTBIND,          /* it sends outbind; we bind_receiver */
+};
+
+/*
+ * A carrier that connects to smppd to deliver receipts and MOs: its own
+ * listener (carriers and applications never share one, so neither can
+ * authenticate as the other), the credentials it presents (bind or
+ * outbind system_id/password) and where it may come from.  Submits still
+ * go out over our binds to host:port.
+ */
+struct config_carrier_listen {
+	bool enabled;                   /* the listen: section was present */
+	struct config_addr address;
+	int mode;                       /* enum config_listen_mode */
+	char *system_id;                /* what the carrier presents */
+	char *password_hash;            /* config_password_hash() format */
+	struct config_cidr *allowed_networks; /* empty = any address */
+	size_t n_allowed_networks;
+	int max_binds;                  /* its connections at once */
+	int line;
+};
 
 enum config_msgid_format {
 	CONFIG_MSGID_AUTO = 0,
@@ -162,6 +189,7 @@ struct config_carrier {
 	struct config_codes unknown_subscriber_errors; /* receipt err: */
 	struct config_codes landline_statuses;         /* submit_sm_resp */
 	struct config_codes unknown_subscriber_statuses; /* default 0x0B */
+	struct config_carrier_listen listen;
 	int line;
 };
 

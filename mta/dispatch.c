@@ -405,8 +405,8 @@ static struct conn *pick_session(struct relay *r, const struct store_msg *m, uns
 		if (r->cfg->n_routes > 0)
 			return NULL; /* routes exist and none fits: nowhere to send */
 		for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-			*any_bound |= carrier_bound(&r->carriers[i]);
-			struct conn *c = session_with_room(&r->carriers[i], need);
+			*any_bound |= carrier_bound(r->carriers[i]);
+			struct conn *c = session_with_room(r->carriers[i], need);
 			if (c)
 				return c;
 		}
@@ -417,7 +417,7 @@ static struct conn *pick_session(struct relay *r, const struct store_msg *m, uns
 	uint64_t now = relay_mono_ms();
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < rt->n_carriers; i++) {
-			struct carrier_rt *cr = &r->carriers[rt->carrier_index[i]];
+			struct carrier_rt *cr = r->carriers[rt->carrier_index[i]];
 			if ((cr->suspect_until > now) != pass)
 				continue;
 			*any_bound |= carrier_bound(cr);
@@ -433,7 +433,7 @@ static unsigned free_capacity(struct relay *r)
 {
 	unsigned room = 0;
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
+		struct carrier_rt *cr = r->carriers[i];
 		unsigned carrier_room = 0;
 		for (unsigned s = 0; s < cr->n_slots; s++)
 			if (cr->sessions[s])
@@ -448,7 +448,7 @@ static int64_t next_token_wait(struct relay *r)
 {
 	int64_t best = -1, now = relay_now_us();
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
+		struct carrier_rt *cr = r->carriers[i];
 		if (cr->bound == 0)
 			continue;
 		int64_t at = cr->limited ? thr_gcra_next_allowed(&cr->mps, 1, now) : now;
@@ -632,8 +632,8 @@ static struct flight *flight_for(struct relay *r, const struct store_msg *m)
 	f->id = m->id;
 	f->account = NULL;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i].cfg->system_id, m->account) == 0)
-			f->account = &r->accounts[i];
+		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
+			f->account = r->accounts[i];
 	snprintf(f->lane, sizeof f->lane, "%s", m->lane);
 	snprintf(f->src, sizeof f->src, "%s", m->src_addr);
 	snprintf(f->dst, sizeof f->dst, "%s", m->dst_addr);
@@ -1069,8 +1069,8 @@ static struct account_rt *mo_account(struct relay *r, const char *campaign)
 	struct account_rt *only = NULL;
 	unsigned receivers = 0;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
-		if (r->accounts[i].cfg->receipts) {
-			only = &r->accounts[i];
+		if (r->accounts[i]->cfg->receipts) {
+			only = r->accounts[i];
 			receivers++;
 		}
 	}
@@ -1252,8 +1252,8 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 	n++;
 	struct account_rt *a = NULL;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i].cfg->system_id, m->account) == 0)
-			a = &r->accounts[i];
+		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
+			a = r->accounts[i];
 	if (a && a->cfg->receipts && wants_receipt(m->registered_delivery, state == STORE_DELIVERED)) {
 		struct flight f = { .id = m->id, .account = a, .created_ms = m->created_ms,
 			.src_ton = m->src_ton, .src_npi = m->src_npi, .dst_ton = m->dst_ton,

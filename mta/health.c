@@ -18,7 +18,7 @@
 static void carriers_check(struct relay *r, int64_t now_s)
 {
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-		struct carrier_rt *cr = &r->carriers[i];
+		struct carrier_rt *cr = r->carriers[i];
 		if (cr->bound > 0) {
 			if (cr->down_since)
 				log_info("health", "event=health_carrier_up carrier=%s after_s=%lld",

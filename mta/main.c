@@ -168,6 +168,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		char err[1024];
+		relay_reload(r); /* accounts, carriers, routes, listener TLS */
 		if (relay_policy_load(r, err, sizeof err) != 0)
 			log_error("policy", "event=reload_failed kept=old error=\"%s\"", err);
 		else
@@ -268,17 +269,9 @@ static int start(struct relay *r)
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
-	int64_t now_us = relay_now_us();
-	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
-		struct account_rt *a = &r->accounts[i];
-		a->cfg = &r->cfg->accounts[i];
-		a->index = (unsigned)i;
-		thr_gcra_init(&a->ingress);
-		/* a burst of a tenth of a second's worth, at least one */
-		double rate = a->cfg->ingress_rate;
-		if (rate > 0)
-			thr_gcra_set_rate(&a->ingress, rate, rate >= 10 ? (uint32_t)(rate / 10) : 1, now_us);
-	}
+	for (size_t i = 0; i < r->cfg->n_accounts; i++)
+		if (!(r->accounts[i] = account_rt_new(&r->cfg->accounts[i], (unsigned)i)))
+			return -1;
 	if (open_store(r) != 0)
 		return -1;
 	r->compliance = compliance_new(r->store, NULL);
@@ -360,7 +353,10 @@ static void stop(struct relay *r)
 	secure_free(r);
 	free(r->conns);
 	free(r->conn_gens);
+	for (size_t i = 0; r->accounts && i < r->cfg->n_accounts; i++)
+		free(r->accounts[i]);
 	free(r->accounts);
+	relay_retired_free(r);
 	if (r->base)
 		event_base_free(r->base);
 }

@@ -35,13 +35,15 @@ struct monitors;
 struct hooks;
 struct ssl_ctx_st;
 struct guard;
+struct carrier_listener;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
 /* Per account, at run time. */
 struct account_rt {
-	const struct config_account *cfg;
+	const struct config_account *cfg;   /* re-pointed by a reload */
 	unsigned index;
+	int removed;                /* dropped by a reload: kept until exit */
 	unsigned binds;             /* sessions bound now */
 	struct conn *receivers;     /* RX/TRX sessions, linked by next_rx */
 	struct conn *rx_turn;       /* the receiver offered the next delivery */
@@ -53,8 +55,12 @@ struct account_rt {
 
 /* Per carrier, at run time. */
 struct carrier_rt {
-	const struct config_carrier *cfg;
-	unsigned index;
+	const struct config_carrier *cfg;   /* re-pointed by a reload */
+	unsigned index;             /* unique for the process, never reused */
+	int removed;                /* dropped or replaced by a reload */
+	struct ssl_ctx_st *tls;     /* client context; NULL = plain */
+	struct event *drain;        /* removed: unbinds once submits are answered */
+	uint64_t drain_until;       /* mono ms: unbind then whatever is open */
 	struct conn **sessions;     /* cfg->sessions slots, NULL when down */
 	unsigned *failures;         /* consecutive connect failures per slot */
 	struct event **retry;       /* reconnect timers per slot */
@@ -92,6 +98,7 @@ struct conn {
 	int bound;
 	struct thr_gcra bind_rate;  /* cfg->bind_mps, this bind alone */
 	int bind_limited;
+	struct carrier_listener *inbound; /* the carrier connected to us (carrier_in.c) */
 };
 
 /* A handle that survives the conn: resolve it before use. */
@@ -121,8 +128,16 @@ struct relay {
 	struct evconnlistener **listeners;
 	size_t n_listeners;
 
-	struct account_rt *accounts;
-	struct carrier_rt *carriers;
+	/* Parallel to cfg->accounts and cfg->carriers.  Each runtime struct is
+	 * allocated alone and outlives a reload that drops it (sessions,
+	 * flights and pendings point at it): see reload.c. */
+	struct account_rt **accounts;
+	struct carrier_rt **carriers;
+	struct relay_retired *retired;      /* configs and structs kept until exit */
+	int cfg_owned;                      /* cfg was allocated by a reload */
+	struct carrier_listener **carrier_listeners; /* carrier_in.c */
+	size_t n_carrier_listeners;
+	unsigned carrier_ids;               /* next carrier_rt.index */
 
 	struct conn **conns;        /* by index; NULL when free */
 	uint32_t *conn_gens;
@@ -141,7 +156,6 @@ struct relay {
 	const char *ready_file;
 	/* security (secure.c) */
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
-	struct ssl_ctx_st **carrier_tls;    /* per carrier; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
 };
 
@@ -198,6 +212,15 @@ enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign);
 
+/* --- reload (reload.c): SIGHUP --------------------------------------- */
+/* A runtime account for CFG (ingress limiter set).  NULL if out of memory. */
+struct account_rt *account_rt_new(const struct config_account *cfg, unsigned index);
+/* Re-read r->cfg->path and apply it; on any error log it and keep
+ * everything as it was.  0 applied, -1 kept. */
+int relay_reload(struct relay *r);
+/* Free what reloads retired (at exit). */
+void relay_retired_free(struct relay *r);
+
 /* --- health (health.c): carriers down, store filling, queue growing - */
 void health_check(struct relay *r);
 int health_interval_s(void);
@@ -235,6 +258,25 @@ void upstream_push_receipts(struct relay *r, struct account_rt *a);
 
 /* --- carriers (carrier.c) ---------------------------------------- */
 int carrier_start(struct relay *r);
+/* A carrier's runtime (TLS context built, binds not started).  NULL with
+ * the reason logged. */
+struct carrier_rt *carrier_rt_new(struct relay *r, const struct config_carrier *cfg);
+void carrier_rt_connect(struct relay *r, struct carrier_rt *cr);
+/* Unbind every session of CR (in-flight answers still handled) and stop
+ * reconnecting; CR stays allocated for what points at it. */
+void carrier_retire(struct relay *r, struct carrier_rt *cr);
+/* CR's max_mps and bind_mps from its (new) cfg, binds kept. */
+void carrier_apply_limits(struct carrier_rt *cr);
+void carrier_rt_free(struct carrier_rt *cr);
+
+/* --- carriers that connect to us (carrier_in.c) ------------------- */
+int carrier_in_listen(struct relay *r);
+void carrier_in_event(struct conn *c, const struct smpp_event *ev);
+void carrier_in_closed(struct conn *c);
+/* 1 if carrier NAME's listener is open on address A (a reload compares). */
+int carrier_in_listening(const struct relay *r, const char *name, const struct config_addr *a);
+void carrier_in_stop(struct relay *r);
+void carrier_in_free(struct relay *r);
 void carrier_connected(struct conn *c);
 void carrier_stop(struct relay *r);
 void carrier_free(struct relay *r);

@@ -60,19 +60,52 @@ static int init_listeners(struct relay *r)
 	return 0;
 }
 
-static int init_carriers(struct relay *r)
+int secure_carrier_init(struct carrier_rt *cr)
 {
 	char why[512];
-	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
-		const struct config_carrier *k = &r->cfg->carriers[i];
-		if (!k->tls.enabled)
+	const struct config_carrier *k = cr->cfg;
+	if (!k->tls.enabled)
+		return 0;
+	cr->tls = tls_client_ctx(&k->tls, why, sizeof why);
+	if (!cr->tls) {
+		log_error("tls", "event=tls_setup_failed carrier=%s reason=\"%s\"", k->name, why);
+		return -1;
+	}
+	return 0;
+}
+
+void secure_carrier_free(struct carrier_rt *cr)
+{
+	tls_ctx_free(cr->tls);
+	cr->tls = NULL;
+}
+
+int secure_listeners_reload(struct relay *r, const struct config *next)
+{
+	char why[512];
+	size_t n = r->n_listeners;
+	SSL_CTX **fresh = calloc(n + 1, sizeof *fresh);
+	if (!fresh)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_listener *l = &next->listeners[i];
+		if (!l->tls.enabled)
 			continue;
-		r->carrier_tls[i] = tls_client_ctx(&k->tls, why, sizeof why);
-		if (!r->carrier_tls[i]) {
-			log_error("tls", "event=tls_setup_failed carrier=%s reason=\"%s\"", k->name, why);
+		fresh[i] = tls_server_ctx(&l->tls, why, sizeof why);
+		if (!fresh[i]) {
+			log_error("tls", "event=tls_reload_failed listener=%s reason=\"%s\"", l->name, why);
+			for (size_t j = 0; j < i; j++)
+				tls_ctx_free(fresh[j]);
+			free(fresh);
 			return -1;
 		}
 	}
+	/* SSL objects hold a reference on their context: sessions up now keep
+	 * the old certificate, new connections get the new one. */
+	for (size_t i = 0; i < n; i++)
+		tls_ctx_free(r->listener_tls[i]);
+	free(r->listener_tls);
+	r->listener_tls = fresh;
 	return 0;
 }
 
@@ -83,24 +116,20 @@ int secure_init(struct relay *r)
 		(size_t)bl->table_size };
 	r->guard = guard_new(&gc);
 	r->listener_tls = calloc(r->cfg->n_listeners + 1, sizeof *r->listener_tls);
-	r->carrier_tls = calloc(r->cfg->n_carriers + 1, sizeof *r->carrier_tls);
-	if (!r->guard || !r->listener_tls || !r->carrier_tls) {
+	if (!r->guard || !r->listener_tls) {
 		log_error("tls", "event=setup_failed reason=\"out of memory\"");
 		return -1;
 	}
-	return init_listeners(r) == 0 && init_carriers(r) == 0 ? 0 : -1;
+	return init_listeners(r);
 }
 
 void secure_free(struct relay *r)
 {
 	for (size_t i = 0; r->listener_tls && i < r->cfg->n_listeners; i++)
 		tls_ctx_free(r->listener_tls[i]);
-	for (size_t i = 0; r->carrier_tls && i < r->cfg->n_carriers; i++)
-		tls_ctx_free(r->carrier_tls[i]);
 	free(r->listener_tls);
-	free(r->carrier_tls);
 	guard_free(r->guard);
-	r->listener_tls = r->carrier_tls = NULL;
+	r->listener_tls = NULL;
 	r->guard = NULL;
 }
 
@@ -128,13 +157,13 @@ struct conn *secure_accept(struct relay *r, struct evconnlistener *l, int fd,
 	return conn_new_tls(r, CONN_UPSTREAM, fd, scfg, peer, ssl);
 }
 
-struct conn *secure_carrier_conn(struct relay *r, unsigned index,
+struct conn *secure_carrier_conn(struct relay *r, struct carrier_rt *cr,
     const struct smpp_session_config *scfg, const char *peer)
 {
-	SSL_CTX *ctx = r->carrier_tls ? r->carrier_tls[index] : NULL;
+	SSL_CTX *ctx = cr->tls;
 	if (!ctx)
 		return conn_new(r, CONN_CARRIER, -1, scfg, peer);
-	const struct config_carrier *k = &r->cfg->carriers[index];
+	const struct config_carrier *k = cr->cfg;
 	char why[256];
 	SSL *ssl = tls_client_ssl(ctx, k->host, k->tls.verify_host, why, sizeof why);
 	if (!ssl) {

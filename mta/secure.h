@@ -16,6 +16,7 @@
 
 struct relay;
 struct conn;
+struct carrier_rt;
 struct evconnlistener;
 struct smpp_session_config;
 
@@ -31,8 +32,17 @@ void secure_free(struct relay *r);
 struct conn *secure_accept(struct relay *r, struct evconnlistener *l, int fd,
     const struct smpp_session_config *scfg, const char *peer);
 
-/* A new carrier connection (not yet connected) for carrier INDEX. */
-struct conn *secure_carrier_conn(struct relay *r, unsigned index,
+/* CR's client context from its cfg (none without tls:); logs, 0 or -1. */
+int secure_carrier_init(struct carrier_rt *cr);
+void secure_carrier_free(struct carrier_rt *cr);
+
+/* SIGHUP: every TLS listener's certificate and key read again from NEXT
+ * (same listeners as running).  All or nothing: logs and returns -1,
+ * keeping the old contexts, if one fails. */
+int secure_listeners_reload(struct relay *r, const struct config *next);
+
+/* A new carrier connection (not yet connected) for CR. */
+struct conn *secure_carrier_conn(struct relay *r, struct carrier_rt *cr,
     const struct smpp_session_config *scfg, const char *peer);
 
 /* Logs the negotiated TLS of a connection whose handshake just ended. */

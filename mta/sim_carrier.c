@@ -154,8 +154,13 @@ struct mix {
 	uint32_t weight; /* parts per million (errors) or a weight (outcomes) */
 };
 
+enum deliver_mode { DELIVER_BIND = 0, DELIVER_OUTBIND };
+
 static struct {
 	const char *listen, *system_id, *password, *log_path, *mo_path;
+	/* --deliver-to: we connect to smppd's carrier listener */
+	const char *deliver_to, *deliver_id, *deliver_password, *deliver_for;
+	int deliver_mode;
 	const char *mo_at_bind, *mo_src, *mo_dst;
 	enum id_format id_format;
 	uint64_t receipt_delay, slow, stall_after, disconnect_every, duration;
@@ -202,6 +207,8 @@ static const struct smpp_session_config conn_cfg_tmpl = {
 static struct smpp_session_config conn_cfg;
 
 /* --- options --------------------------------------------------------- */
+
+#define DELIVER_RETRY_MS 200
 
 static const char carrier_usage[] =
 "usage: smppsim carrier --listen ADDR [options]\n"
@@ -450,9 +457,14 @@ static int parse_args(int argc, char **argv)
 	enum { O_LISTEN = 256, O_SYSID, O_PASSWORD, O_IDFMT, O_RDELAY, O_RTLVS,
 		O_OUTCOMES, O_SEED, O_ERROR, O_THROTTLE, O_SLOW, O_STALL, O_DISC,
 		O_MO, O_MOINT, O_MODELAY, O_MOBIND, O_MOSRC, O_MODST, O_WINDOW, O_LOG,
-		O_DURATION, O_DST };
+		O_DURATION, O_DST, O_DTO, O_DMODE, O_DID, O_DPW, O_DFOR };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, 0, O_LISTEN },
+		{ "deliver-to", required_argument, 0, O_DTO },
+		{ "deliver-mode", required_argument, 0, O_DMODE },
+		{ "deliver-id", required_argument, 0, O_DID },
+		{ "deliver-password", required_argument, 0, O_DPW },
+		{ "deliver-for", required_argument, 0, O_DFOR },
 		{ "system-id", required_argument, 0, O_SYSID },
 		{ "password", required_argument, 0, O_PASSWORD },
 		{ "id-format", required_argument, 0, O_IDFMT },
@@ -602,6 +614,31 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case O_LOG: opt.log_path = optarg; break;
+		case O_DTO: opt.deliver_to = optarg; break;
+		case O_DMODE:
+			if (strcmp(optarg, "bind") == 0)
+				opt.deliver_mode = DELIVER_BIND;
+			else if (strcmp(optarg, "outbind") == 0)
+				opt.deliver_mode = DELIVER_OUTBIND;
+			else {
+				sim_err("--deliver-mode: expected bind or outbind, got \"%s\"", optarg);
+				return -1;
+			}
+			break;
+		case O_DID:
+		case O_DPW:
+		case O_DFOR:
+			if (strlen(optarg) > (c == O_DPW ? 8u : 15u)) {
+				sim_err("%s: at most %d characters", name, c == O_DPW ? 8 : 15);
+				return -1;
+			}
+			if (c == O_DID)
+				opt.deliver_id = optarg;
+			else if (c == O_DPW)
+				opt.deliver_password = optarg;
+			else
+				opt.deliver_for = optarg;
+			break;
 		case O_DURATION:
 			if (sim_parse_u64("--duration", optarg, 1, 31536000, &opt.duration))
 				return -1;
@@ -1153,6 +1190,91 @@ static void on_gone(struct sim_conn *c)
 
 static const struct sim_conn_ops carrier_ops = { on_event, NULL, on_gone };
 
+/* --- --deliver-to: the connection we make to smppd -------------------- */
+
+static struct sim_conn *deliver_conn;
+static struct sockaddr_storage deliver_ss;
+static socklen_t deliver_len;
+static struct event *deliver_retry;
+
+static void deliver_connected(struct sim_conn *c, uint64_t now)
+{
+	int outbind = opt.deliver_mode == DELIVER_OUTBIND;
+	smpp_pdu_init(&g_pdu, outbind ? SMPP_OUTBIND : SMPP_BIND_TRANSMITTER, 0);
+	g_pdu.system_id = opt.deliver_id ? opt.deliver_id : "smppsim";
+	g_pdu.password = opt.deliver_password ? opt.deliver_password : "";
+	g_pdu.system_type = "";
+	g_pdu.interface_version = 0x34;
+	int rc = sim_conn_send(c, &g_pdu, 0, now);
+	if (rc != 0) {
+		sim_err("deliver: cannot send %s: %s", outbind ? "outbind" : "bind",
+		    smpp_session_strerror(rc));
+		sim_conn_drop(c);
+		return;
+	}
+	if (sim_verbose)
+		sim_err("deliver: %s sent to %s", outbind ? "outbind" : "bind", c->peer);
+}
+
+static void deliver_event(struct sim_conn *c, const struct smpp_event *ev, uint64_t now)
+{
+	switch (ev->kind) {
+	case SMPP_EV_BOUND: /* bind mode: we are the ESME that delivers */
+		snprintf(c->system_id, sizeof c->system_id, "%s",
+		    opt.deliver_for ? opt.deliver_for : "smppd");
+		c->can_rx = 1;
+		c->bound_seq = ++bind_counter;
+		st.binds++;
+		new_receiver = 1;
+		if (sim_verbose)
+			sim_err("deliver: bound to %s", c->peer);
+		if (opt.mo_at_bind)
+			send_mo(c, opt.mo_src, opt.mo_dst, opt.mo_at_bind, strlen(opt.mo_at_bind), now);
+		return;
+	case SMPP_EV_BIND_FAILED:
+		st.bind_rejects++;
+		sim_err("deliver: bind refused by %s status=0x%08x", c->peer, ev->status);
+		sim_conn_drop(c);
+		return;
+	default:
+		on_event(c, ev, now); /* outbind: smppd's bind_receiver, then as any bind */
+	}
+}
+
+static void deliver_gone(struct sim_conn *c)
+{
+	on_gone(c);
+	if (deliver_conn == c)
+		deliver_conn = NULL;
+	struct timeval tv = { 0, DELIVER_RETRY_MS * 1000 };
+	if (deliver_retry)
+		event_add(deliver_retry, &tv);
+}
+
+static const struct sim_conn_ops deliver_ops = { deliver_event, deliver_connected, deliver_gone };
+
+static void deliver_open(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (deliver_conn)
+		return;
+	struct smpp_session_config cfg = conn_cfg;
+	if (opt.deliver_mode == DELIVER_BIND) {
+		cfg.role = SMPP_ROLE_ESME;
+		cfg.esme_delivers = 1;
+	}
+	struct sim_conn *c = sim_conn_new(-1, &cfg, &deliver_ops);
+	if (!c) {
+		sim_err("deliver: out of memory");
+		return;
+	}
+	snprintf(c->peer, sizeof c->peer, "%s", opt.deliver_to);
+	deliver_conn = c;
+	sim_conn_connect(c, (struct sockaddr *)&deliver_ss, deliver_len); /* errors come as events */
+}
+
 /* --- loop ------------------------------------------------------------ */
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -1244,6 +1366,11 @@ int sim_carrier_main(int argc, char **argv)
 		sim_err("--listen: %s", err);
 		return SIM_EXIT_USAGE;
 	}
+	if (opt.deliver_to &&
+	    net_parse_addr(opt.deliver_to, &deliver_ss, &deliver_len, err, sizeof err) != 0) {
+		sim_err("--deliver-to: %s", err);
+		return SIM_EXIT_USAGE;
+	}
 	sim_rng_seed(&rng, opt.seeded ? opt.seed : (uint64_t)sim_wall_ms() ^ (uint64_t)getpid());
 	conn_cfg = conn_cfg_tmpl;
 	conn_cfg.window = (uint32_t)opt.window;
@@ -1301,10 +1428,22 @@ int sim_carrier_main(int argc, char **argv)
 		disc = event_new(base, -1, EV_PERSIST, disconnect_cb, NULL);
 		event_add(disc, &d);
 	}
+	if (opt.deliver_to) {
+		deliver_retry = evtimer_new(base, deliver_open, NULL);
+		if (!deliver_retry) {
+			sim_err("deliver: out of memory");
+			goto out;
+		}
+		deliver_open(-1, 0, NULL);
+	}
 	event_base_dispatch(base);
 	print_stats();
 	rc = SIM_EXIT_OK;
 out:
+	if (deliver_retry) {
+		event_free(deliver_retry);
+		deliver_retry = NULL; /* the conns' gone callbacks may run below */
+	}
 	sim_conn_free_all();
 	if (lis)
 		evconnlistener_free(lis);

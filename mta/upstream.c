@@ -69,8 +69,8 @@ static int network_allowed(const struct config_account *a, const struct sockaddr
 static struct account_rt *find_account(struct relay *r, const char *system_id)
 {
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i].cfg->system_id, system_id) == 0)
-			return &r->accounts[i];
+		if (strcmp(r->accounts[i]->cfg->system_id, system_id) == 0)
+			return r->accounts[i];
 	return NULL;
 }
 

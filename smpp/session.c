@@ -121,6 +121,14 @@ int smpp_session_allowed(enum smpp_role sender, enum smpp_state state,
 	return 0;
 }
 
+/* The table, with the esme_delivers exception of this session. */
+static int allowed(const struct smpp_session *s, enum smpp_role sender, uint32_t id)
+{
+	if (s->cfg.esme_delivers && sender == SMPP_ROLE_ESME && id == SMPP_DELIVER_SM)
+		return (B(s->state) & TXISH) != 0;
+	return smpp_session_allowed(sender, s->state, id);
+}
+
 static int is_bind(uint32_t id)
 {
 	return id == SMPP_BIND_TRANSMITTER || id == SMPP_BIND_RECEIVER ||
@@ -499,7 +507,7 @@ static int on_request(struct smpp_session *s, struct smpp_event *ev)
 	const struct smpp_pdu *r = &s->rx;
 	uint32_t id = r->command_id;
 
-	if (!smpp_session_allowed(peer_role(s), s->state, id)) {
+	if (!allowed(s, peer_role(s), id)) {
 		int again = is_bind(id) && s->state != SMPP_ST_OPEN;
 		return refuse(s, again ? SMPP_ESME_RALYBND : SMPP_ESME_RINVBNDSTS, ev);
 	}
@@ -701,7 +709,7 @@ int smpp_session_send(struct smpp_session *s, struct smpp_pdu *req,
 	uint32_t id = req->command_id;
 	if (SMPP_IS_RESP(id) || !smpp_command_known(id))
 		return SMPP_SESS_EINVAL;
-	if (!smpp_session_allowed(s->cfg.role, s->state, id) ||
+	if (!allowed(s, s->cfg.role, id) ||
 	    (id == SMPP_UNBIND && s->state == SMPP_ST_UNBINDING))
 		return SMPP_SESS_ESTATE;
 	uint8_t kind = kind_of(id);

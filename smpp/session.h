@@ -113,6 +113,10 @@ struct smpp_session_config {
 	uint32_t response_timeout_ms; /* per request; 0: 10 s */
 	uint32_t enquire_link_ms; /* receive silence before enquire_link; 0: off */
 	uint32_t idle_timeout_ms; /* OPEN/BINDING without a bind; 0: off */
+	/* The ESME side may send deliver_sm while bound TX or TRX: a carrier
+	 * that binds to its customer to hand over receipts and MOs.  Off: the
+	 * 3.4 state table as it is. */
+	uint8_t esme_delivers;
 };
 
 enum {

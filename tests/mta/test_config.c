@@ -345,6 +345,39 @@ static const struct bad bad_cases[] = {
 	  "carriers[0].password: too long (9 bytes, at most 8)" },
 	{ L "carriers:\n  - {name: k, host: h, system_id: s, password_file: missing.pw}\n", 0, 3,
 	  "carriers[0].password_file: cannot open" },
+	/* carriers that connect to us (listen:) */
+#define K "carriers:\n  - {name: k, host: h, system_id: s, listen: "
+	{ L K "{address: '127.0.0.1:2776', system_id: c, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0].listen: missing required key 'mode' (bind or outbind)" },
+	{ L K "{address: '127.0.0.1:2776', mode: inbind, system_id: c, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0].listen.mode: expected one of bind, outbind" },
+	{ L K "{mode: bind, system_id: c, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0].listen: missing required key 'address'" },
+	{ L K "{address: '127.0.0.1:2776', mode: bind, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0].listen: missing required key 'system_id'" },
+	{ L K "{address: '127.0.0.1:2776', mode: bind, system_id: c, password_hash: \"plain\"}}\n", 0, 3,
+	  "carriers[0].listen.password_hash: password hash must start with 'pbkdf2-sha256$'" },
+	{ L K "{address: '127.0.0.1:2776', mode: bind, system_id: c, password_hash: " H ", "
+	  "max_binds: 0}}\n", 0, 3, "carriers[0].listen.max_binds: must be between 1 and 64, got 0" },
+	{ L K "{address: '127.0.0.1:2776', mode: bind, system_id: c, password_hash: " H ", "
+	  "allowed_networks: [10.0.0.0/33]}}\n", 0, 3, "carriers[0].listen.allowed_networks[0]" },
+	{ L K "{address: 'nowhere', mode: bind, system_id: c, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0].listen.address" },
+	{ L K "{address: '127.0.0.1:2776', mode: bind, system_id: c, password_hash: " H ", port: 1}}\n",
+	  0, 3, "carriers[0].listen: unknown key 'port'" },
+	{ L K "}\n", 0, 3, "carriers[0]: 'listen' has no value" },
+	{ "listeners: [{name: a, address: '127.0.0.1:2776'}]\n" K "{address: '127.0.0.1:2776', "
+	  "mode: bind, system_id: c, password_hash: " H "}}\n", 0, 3,
+	  "carriers[0]: listen.address already used by listener 'a' (line 1): carriers and "
+	  "applications need separate listeners" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, listen: {address: '127.0.0.1:2777', "
+	  "mode: bind, system_id: c, password_hash: " H "}}\n"
+	  "  - {name: j, host: h, system_id: s, listen: {address: '127.0.0.1:2777', "
+	  "mode: outbind, system_id: d, password_hash: " H "}}\n", 0, 4,
+	  "carriers[1]: listen.address already used by carrier 'k' (line 3)" },
+	{ L "carriers:\n  - {name: k, host: h, system_id: s, bind: receiver}\n", 0, 3,
+	  "carriers[0].bind: expected one of transceiver, transmitter_receiver, transmitter" },
+#undef K
 	{ L "admin: {token: short}\n", 0, 2, "admin.token: too short (5 characters, at least 16)" },
 	/* not YAML, empty, syntax errors */
 	{ "\x7f" "ELF\x02\x01\x01\x00\x00\x00\x00", 12, 1, "not a YAML text file" },
@@ -369,6 +402,46 @@ static const struct bad bad_cases[] = {
 	  "                              ae:\n                               af:\n"
 	  "                                ag: 1\n", 0, 34, "nested more than 32 levels deep" },
 };
+
+/* carriers[].listen: both modes, the defaults, and carriers without one. */
+static void test_carrier_listen(void)
+{
+	char err[1024];
+	struct config cfg;
+	int rc = load_string(L
+	    "carriers:\n"
+	    "  - {name: ob, host: h, system_id: s, bind: transmitter,\n"
+	    "     listen: {address: '127.0.0.1:2776', mode: outbind, system_id: obc,\n"
+	    "              password_hash: " H "}}\n"
+	    "  - {name: eb, host: h, system_id: s,\n"
+	    "     listen: {address: '[::1]:2777', mode: bind, system_id: ebc, password_hash: " H ",\n"
+	    "              max_binds: 3, allowed_networks: [10.0.0.0/8, '2001:db8::/32']}}\n"
+	    "  - {name: plain, host: h, system_id: s}\n", 0, &cfg, err, sizeof(err));
+	if (rc != 0)
+		printf("# %s\n", err);
+	CHECK_EQ_INT(rc, 0);
+	if (rc != 0)
+		return;
+	const struct config_carrier_listen *ob = &cfg.carriers[0].listen;
+	const struct config_carrier_listen *eb = &cfg.carriers[1].listen;
+	CHECK_EQ_INT(cfg.carriers[0].bind, CONFIG_BIND_TX);
+	CHECK(ob->enabled);
+	CHECK_EQ_INT(ob->mode, CONFIG_LISTEN_OUTBIND);
+	CHECK_EQ_STR(ob->system_id, "obc");
+	CHECK_EQ_INT(ob->address.port, 2776);
+	CHECK_EQ_INT(ob->max_binds, 1);           /* the default */
+	CHECK_EQ_INT(ob->n_allowed_networks, 0);  /* any address */
+	CHECK(config_password_verify("secret1", ob->password_hash) == 1);
+	CHECK(eb->enabled);
+	CHECK_EQ_INT(eb->mode, CONFIG_LISTEN_BIND);
+	CHECK_EQ_INT(eb->address.family, AF_INET6);
+	CHECK_EQ_INT(eb->max_binds, 3);
+	CHECK_EQ_INT(eb->n_allowed_networks, 2);
+	CHECK_EQ_INT(eb->allowed_networks[1].prefix, 32);
+	CHECK(!cfg.carriers[2].listen.enabled);
+	CHECK_EQ_INT(cfg.carriers[2].bind, CONFIG_BIND_TRANSCEIVER);
+	config_free(&cfg);
+}
 
 static void test_bad_inputs(void)
 {
@@ -569,6 +642,7 @@ int main(void)
 
 	RUN(test_example);
 	RUN(test_defaults_and_units);
+	RUN(test_carrier_listen);
 	RUN(test_bad_inputs);
 	RUN(test_huge_inputs);
 	RUN(test_world_readable);

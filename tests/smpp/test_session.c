@@ -474,6 +474,55 @@ static void test_outbind(void)
 	CHECK_EQ_INT(evs[4].cookie, 42);
 }
 
+/*
+ * esme_delivers: a carrier bound to us as a transmitter hands over
+ * receipts in deliver_sm.  Both ends must allow it; without the flag the
+ * 3.4 table refuses it on either end.
+ */
+static void test_esme_delivers(void)
+{
+	struct smpp_session_config ce = config(SMPP_ROLE_ESME), cs = config(SMPP_ROLE_SMSC);
+	pair_init(&ce, &cs);
+	bind_pair(SMPP_BIND_TRANSMITTER, 0);
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM, 0);
+	CHECK_EQ_INT(smpp_session_send(esme_side.s, &pdu, 1, 0), SMPP_SESS_ESTATE);
+
+	ce.esme_delivers = cs.esme_delivers = 1;
+	pair_init(&ce, &cs);
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM, 0);
+	CHECK_EQ_INT(smpp_session_send(esme_side.s, &pdu, 1, 0), SMPP_SESS_ESTATE); /* not bound */
+	bind_pair(SMPP_BIND_TRANSMITTER, 0);
+	nev = 0;
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM, 0);
+	CHECK_EQ_INT(smpp_session_send(esme_side.s, &pdu, 42, 0), 0);
+	pump(&esme_side, &smsc_side, 0);
+	CHECK_EQ_INT(evs[0].kind, SMPP_EV_REQUEST);
+	CHECK_EQ_INT(evs[0].command_id, SMPP_DELIVER_SM);
+	CHECK_EQ_INT(evs[0].needs_response, 1);
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM_RESP, evs[0].sequence);
+	CHECK_EQ_INT(smpp_session_respond(smsc_side.s, &pdu), 0);
+	pump(&smsc_side, &esme_side, 0);
+	CHECK_EQ_INT(evs[1].kind, SMPP_EV_RESPONSE);
+	CHECK_EQ_INT(evs[1].cookie, 42);
+	/* the SMSC's own deliver_sm to a transmitter stays refused */
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM, 0);
+	CHECK_EQ_INT(smpp_session_send(smsc_side.s, &pdu, 2, 0), SMPP_SESS_ESTATE);
+
+	/* one end without the flag: the SMSC answers the ESME's deliver_sm
+	 * with a state error, no REQUEST event */
+	cs.esme_delivers = 0;
+	pair_init(&ce, &cs);
+	bind_pair(SMPP_BIND_TRANSMITTER, 0);
+	nev = 0;
+	smpp_pdu_init(&pdu, SMPP_DELIVER_SM, 0);
+	CHECK_EQ_INT(smpp_session_send(esme_side.s, &pdu, 43, 0), 0);
+	pump(&esme_side, &smsc_side, 0);
+	CHECK(nev == 0 || evs[0].kind != SMPP_EV_REQUEST);
+	pump(&smsc_side, &esme_side, 0);
+	CHECK_EQ_INT(evs[nev - 1].kind, SMPP_EV_RESPONSE);
+	CHECK_EQ_INT(evs[nev - 1].status, SMPP_ESME_RINVBNDSTS);
+}
+
 static void bound_pair(struct smpp_session_config *ce, struct smpp_session_config *cs)
 {
 	pair_init(ce, cs);
@@ -916,6 +965,7 @@ int main(void)
 	RUN(test_bind_submit_window);
 	RUN(test_bind_rejected);
 	RUN(test_outbind);
+	RUN(test_esme_delivers);
 	RUN(test_response_timeout);
 	RUN(test_enquire_link);
 	RUN(test_idle_timeout);

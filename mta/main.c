@@ -24,6 +24,7 @@
 #include "mta/config.h"
 #include "mta/hook.h"
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/pacing.h"
 #include "mta/monitor.h"
 #include "mta/relay.h"
@@ -279,6 +280,9 @@ static int start(struct relay *r)
 		if (rate > 0)
 			thr_gcra_set_rate(&a->ingress, rate, rate >= 10 ? (uint32_t)(rate / 10) : 1, now_us);
 	}
+	r->metrics = metrics_new(r->cfg->n_accounts, r->cfg->n_carriers);
+	if (!r->metrics)
+		return -1;
 	if (open_store(r) != 0)
 		return -1;
 	r->compliance = compliance_new(r->store, NULL);
@@ -361,6 +365,7 @@ static void stop(struct relay *r)
 	free(r->conns);
 	free(r->conn_gens);
 	free(r->accounts);
+	metrics_free(r->metrics);
 	if (r->base)
 		event_base_free(r->base);
 }

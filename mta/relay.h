@@ -35,6 +35,7 @@ struct monitors;
 struct hooks;
 struct ssl_ctx_st;
 struct guard;
+struct metrics;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -143,6 +144,7 @@ struct relay {
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
 	struct ssl_ctx_st **carrier_tls;    /* per carrier; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
+	struct metrics *metrics;            /* counters for GET /metrics (metrics.h) */
 };
 
 /* --- policy (policy_glue.c) ---------------------------------------- */

@@ -553,7 +553,8 @@ static void render_store(struct out *o, struct relay *r)
 			    NULL, NULL, "%llu", (unsigned long long)counts[s]);
 	uint64_t used, size;
 	if (store_space(r->store, &used, &size) == 0) {
-		family(o, "smppd_store_used_bytes", "gauge", "Bytes of the store's map in use.");
+		family(o, "smppd_store_used_bytes", "gauge",
+		    "Bytes of the store's map in use, with the room unfinished messages will need.");
 		sample(o, "smppd_store_used_bytes", NULL, NULL, NULL, NULL, "%llu",
 		    (unsigned long long)used);
 		family(o, "smppd_store_map_size_bytes", "gauge",

@@ -56,6 +56,10 @@ def scrape(port, token=TOKEN):
             return r.status, r.headers.get("Content-Type", ""), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, "", ""
+    except urllib.error.URLError as e:
+        raise harness.Failure("GET http://127.0.0.1:%d/metrics: %s (smppd serves it on its "
+                              "admin address: mta/admin.c routes it to metrics_render)"
+                              % (port, e.reason))
 
 
 def parsed(port):

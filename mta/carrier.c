@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/relay.h"
 #include "mta/secure.h"
 
@@ -300,6 +301,7 @@ struct carrier_rt *carrier_rt_new(struct relay *r, const struct config_carrier *
 		goto nomem;
 	cr->cfg = cfg;
 	cr->index = r->carrier_ids++;
+	cr->metrics_slot = metrics_carrier_slot(r->metrics, cfg->name);
 	unsigned n = (unsigned)(cfg->sessions > 0 ? cfg->sessions : 1);
 	cr->n_slots = n;
 	cr->sessions = calloc(n, sizeof *cr->sessions);

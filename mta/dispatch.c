@@ -27,6 +27,7 @@
 #include "mta/fairq.h"
 #include "mta/idmap.h"
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/pacing.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
@@ -57,6 +58,7 @@ struct flight {
 	int kind;            /* the worst answer: see answer_kind() */
 	int64_t validity_ms, created_ms;
 	int marked;          /* SUBMITTED mark sent, awaiting commit */
+	uint64_t sent_us;    /* metrics_clock_us() when its parts went */
 	char ids[MAX_PARTS][SMPP_RECEIPT_ID_MAX + 1]; /* carrier keys */
 	struct flight *next_free;
 };
@@ -276,6 +278,7 @@ static void finish(struct relay *r, struct flight *f, enum store_state state,
 		if (n > 1)
 			pending_put(ops[1].cookie);
 	}
+	metrics_final(r->metrics, f->lane, state);
 	log_info("dispatch", "event=final id=%s state=%s error=0x%08x", id, store_state_name(state), err);
 }
 
@@ -359,22 +362,34 @@ static unsigned carrier_tokens(const struct carrier_rt *cr, unsigned want)
 	return cr->limited ? gcra_tokens(&cr->mps, want, relay_now_us()) : want;
 }
 
-/* Submits one bind may take now: its window, then its own rate. */
-static unsigned bind_room(const struct conn *c)
+/* Submits one bind's window has room for. */
+static unsigned window_room(const struct conn *c)
 {
-	const struct carrier_rt *cr = c->carrier;
 	if (!can_submit(c))
 		return 0;
 	uint32_t out = smpp_session_outstanding(c->sess);
-	unsigned room = out < (uint32_t)cr->cfg->window ? (uint32_t)cr->cfg->window - out : 0;
+	uint32_t window = (uint32_t)c->carrier->cfg->window;
+	return out < window ? window - out : 0;
+}
+
+/* Submits one bind may take now: its window, then its own rate. */
+static unsigned bind_room(const struct conn *c)
+{
+	unsigned room = window_room(c);
 	return c->bind_limited ? gcra_tokens(&c->bind_rate, room, relay_now_us()) : room;
 }
+
+/* What kept the last busy route from taking a message (for metrics). */
+static enum metrics_limit busy_limit;
 
 /* A bind of the carrier that can take `need` submits now, round robin. */
 static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
 {
-	if (carrier_tokens(cr, need) < need)
+	if (carrier_tokens(cr, need) < need) {
+		busy_limit = METRICS_LIMIT_CARRIER_MPS;
 		return NULL;
+	}
+	int windows_full = 1;
 	for (unsigned i = 0; i < cr->n_slots; i++) {
 		unsigned slot = (cr->next_slot + i) % cr->n_slots;
 		struct conn *c = cr->sessions[slot];
@@ -382,7 +397,11 @@ static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
 			cr->next_slot = slot + 1;
 			return c;
 		}
+		if (c && window_room(c) >= need)
+			windows_full = 0; /* the window had room: its rate said no */
 	}
+	if (cr->bound)
+		busy_limit = windows_full ? METRICS_LIMIT_BIND_WINDOW : METRICS_LIMIT_BIND_MPS;
 	return NULL;
 }
 
@@ -668,6 +687,18 @@ static int screened_out(struct relay *r, const struct store_msg *m, struct fligh
 	return 0;
 }
 
+/* A lane's own limit said wait: which, for metrics. */
+static void note_wait(struct relay *r, const struct pacing_lane *l)
+{
+	static const enum metrics_limit of[] = {
+		[PACING_LIMIT_RATE] = METRICS_LIMIT_CAMPAIGN_RATE,
+		[PACING_LIMIT_BRAND] = METRICS_LIMIT_BRAND_CAP,
+		[PACING_LIMIT_NUMBER] = METRICS_LIMIT_NUMBER_MPS,
+	};
+	if (l->held_by != PACING_LIMIT_NONE)
+		metrics_throttle_wait(r->metrics, l->id, of[l->held_by]);
+}
+
 static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
     const struct store_msg *m, uint32_t *segs, int64_t *retry_at)
 {
@@ -689,12 +720,14 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 	}
 	int64_t now = relay_now_us();
 	if (!c) {
+		metrics_throttle_wait(r->metrics, l->id, busy_limit);
 		int64_t token = next_token_wait(r);
 		*retry_at = now + (token > 0 && token < CARRIER_FULL_WAIT_US ? token : CARRIER_FULL_WAIT_US);
 		flight_free(d, f);
 		return OUT_HELD;
 	}
 	if (pacing_take(d->pacing, l, r->policy, m->src_addr, *segs, now, retry_at) == 1) {
+		note_wait(r, l);
 		if (*retry_at == THR_NEVER) {
 			/* more segments than its brand may send in a whole day */
 			char id[STORE_MSGID_LEN + 1];
@@ -717,6 +750,8 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 	}
 	take_carrier(c, (unsigned)parts);
 	f->parts = (uint8_t)parts;
+	f->sent_us = metrics_clock_us();
+	metrics_carrier_submits(r->metrics, c->carrier, (unsigned)parts);
 	conn_flush(c);
 	conn_request_sent(c);
 	return OUT_SENT;
@@ -805,6 +840,7 @@ static uint32_t serve_lane(struct relay *r, struct pacing_lane *l, unsigned room
 	unsigned want = pacing_lane_room(d->pacing, l, room < CLAIM_BATCH ? room : CLAIM_BATCH, now,
 	    &retry_at);
 	if (want == 0) {
+		note_wait(r, l);
 		l->blocked_until = retry_at > now ? retry_at : now + 1000;
 		return 0;
 	}
@@ -986,6 +1022,7 @@ void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev)
 	if (!f)
 		return;
 	const char *cid = ev->pdu && ev->pdu->message_id ? ev->pdu->message_id : "";
+	metrics_carrier_response(r->metrics, c->carrier, ev->status, f->sent_us);
 	carrier_feedback(c->carrier, ev->status);
 	flight_answer(r, f, (unsigned)(ev->cookie & 0xff), ev->status, cid);
 	if (answer_kind(ev->status) == ANSWER_THROTTLE)
@@ -1000,6 +1037,7 @@ void dispatch_carrier_lost(struct conn *c, uint64_t cookie)
 	struct flight *f = flight_of(r->dispatch, cookie);
 	if (!f || f->marked)
 		return;
+	metrics_carrier_lost(r->metrics, c->carrier);
 	flight_answer(r, f, (unsigned)(cookie & 0xff), SMPP_ESME_RSYSERR, "");
 	dispatch_capacity(r);
 }
@@ -1153,6 +1191,7 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 		    text, n > 0 ? (size_t)n : 0, relay_wall_ms() / 1000, &res);
 		if (res.newly_opted_out)
 			relay_note_optout(r, res.campaign);
+		metrics_keyword(r->metrics, res.campaign, (int)res.kind);
 		if (res.kind != POLICY_MO_NONE)
 			log_keyword(&res, pdu->source.addr, pdu->dest.addr);
 		send_keyword_reply(r, &res, pdu->source.addr, pdu->dest.addr);
@@ -1271,6 +1310,7 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 		return;
 	}
 	relay_note_receipt(r, c->carrier, m, state != STORE_DELIVERED, err);
+	metrics_final(r->metrics, m->lane, state);
 	log_info("dispatch", "event=receipt id=%s carrier=%s carrier_id=%s stat=%s", id,
 	    c->carrier->cfg->name, carrier_id, smpp_stat_name(stat));
 }
@@ -1348,6 +1388,7 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	uint32_t command = pdu->command_id;
 	int is = smpp_receipt_from_pdu(pdu, &rc);
 	if (is == 0) {
+		metrics_mo(r->metrics, c->carrier);
 		int st = on_mo(c, pdu, seq);
 		if (st >= 0)
 			answer_carrier(c, seq, command, (uint32_t)st);
@@ -1359,6 +1400,7 @@ int dispatch_receipt(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 		answer_carrier(c, seq, command, SMPP_ESME_ROK); /* resending cannot fix it */
 		return 0;
 	}
+	metrics_receipt(r->metrics, c->carrier, (int)rc.stat);
 	char key[SMPP_RECEIPT_ID_MAX + 1];
 	smpp_msgid_key(msgid_mode(c->carrier), SMPP_MSGID_RECEIPT, rc.id, strlen(rc.id), key, sizeof key);
 	uint32_t err = rc.err > 0 ? (uint32_t)rc.err : 0;
@@ -1415,6 +1457,7 @@ int dispatch_init(struct relay *r)
 	r->dispatch->pacing = pacing_new(r->store, relay_now_us());
 	if (!r->dispatch->pacing)
 		return -1;
+	metrics_use_lanes(r->metrics, r->dispatch->pacing);
 	int rc = store_lanes_list(r->store, seed_lane, r);
 	if (rc < 0)
 		return rc;
@@ -1434,6 +1477,7 @@ void dispatch_free(struct relay *r)
 		late_timer = NULL;
 	}
 	late_n = 0;
+	metrics_use_lanes(r->metrics, NULL);
 	pacing_free(d->pacing);
 	for (uint32_t i = 0; i < d->nflights; i++)
 		free(d->flights[i]);

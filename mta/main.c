@@ -24,6 +24,7 @@
 #include "mta/config.h"
 #include "mta/hook.h"
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/pacing.h"
 #include "mta/monitor.h"
 #include "mta/relay.h"
@@ -269,8 +270,11 @@ static int start(struct relay *r)
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
+	r->metrics = metrics_new(r->cfg->n_accounts, r->cfg->n_carriers);
+	if (!r->metrics)
+		return -1;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (!(r->accounts[i] = account_rt_new(&r->cfg->accounts[i], (unsigned)i)))
+		if (!(r->accounts[i] = account_rt_new(r, &r->cfg->accounts[i], (unsigned)i)))
 			return -1;
 	if (open_store(r) != 0)
 		return -1;
@@ -357,6 +361,7 @@ static void stop(struct relay *r)
 		free(r->accounts[i]);
 	free(r->accounts);
 	relay_retired_free(r);
+	metrics_free(r->metrics);
 	if (r->base)
 		event_base_free(r->base);
 }

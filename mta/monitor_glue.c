@@ -8,6 +8,7 @@
 
 #include "mta/compliance.h"
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/monitor.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
@@ -76,6 +77,7 @@ void relay_note_receipt(struct relay *r, const struct carrier_rt *cr, const stru
 
 void relay_note_optout(struct relay *r, const char *campaign)
 {
+	metrics_optout(r->metrics, campaign);
 	if (campaign)
 		feed(r, campaign, POLICY_EV_OPTOUT);
 }

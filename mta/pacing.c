@@ -414,16 +414,20 @@ unsigned pacing_lane_room(struct pacing *p, struct pacing_lane *l, unsigned want
 		while (k < n && thr_gcra_try_take(&probe, 1, now))
 			k++;
 		n = k;
-		if (n == 0)
+		if (n == 0) {
 			*retry_at = thr_gcra_next_allowed(&l->tpm, 1, now);
+			l->held_by = PACING_LIMIT_RATE;
+		}
 	}
 	if (n && l->brand && l->brand->cap.limit) {
 		uint64_t used = thr_cap_used(&l->brand->cap, now);
 		uint64_t left = used < l->brand->cap.limit ? l->brand->cap.limit - used : 0;
 		if (left < n)
 			n = (unsigned)left;
-		if (n == 0)
+		if (n == 0) {
 			*retry_at = thr_cap_next_reset(&l->brand->cap, now);
+			l->held_by = PACING_LIMIT_BRAND;
+		}
 	}
 	return n;
 }
@@ -465,6 +469,20 @@ static struct pacing_number *number_get(struct pacing *p, const struct policy *p
 	return n->mps > 0 ? n : NULL;
 }
 
+/* Which of the limits taken together says wait until at: the first whose
+ * own next time is that late. */
+static enum pacing_limit limit_at(const struct pacing_lane *l, const struct pacing_brand *b,
+    const struct pacing_number *n, uint32_t segs, int64_t now, int64_t at)
+{
+	if (l->per_minute && thr_gcra_next_allowed(&l->tpm, segs, now) >= at)
+		return PACING_LIMIT_RATE;
+	if (b && thr_cap_next_allowed(&b->cap, segs, now) >= at)
+		return PACING_LIMIT_BRAND;
+	if (n && thr_gcra_next_allowed(&n->rate, segs, now) >= at)
+		return PACING_LIMIT_NUMBER;
+	return PACING_LIMIT_NONE;
+}
+
 int pacing_take(struct pacing *p, struct pacing_lane *l, const struct policy *pol,
     const char *source, uint32_t segs, int64_t now, int64_t *retry_at)
 {
@@ -483,14 +501,18 @@ int pacing_take(struct pacing *p, struct pacing_lane *l, const struct policy *po
 	int64_t at = thr_set_next_allowed(&set, segs, now);
 	if (at > now) {
 		*retry_at = at;
+		l->held_by = limit_at(l, b, n, segs, now, at);
 		return 1;
 	}
 	if (b && !brand_covered(p, b, segs, now)) {
 		*retry_at = now + RESERVE_WAIT_US;
+		l->held_by = PACING_LIMIT_NONE;
 		return 1;
 	}
-	if (!thr_set_try_take(&set, segs, now, retry_at))
+	if (!thr_set_try_take(&set, segs, now, retry_at)) {
+		l->held_by = limit_at(l, b, n, segs, now, *retry_at);
 		return 1;
+	}
 	return 0;
 }
 

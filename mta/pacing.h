@@ -49,11 +49,20 @@ struct pacing_brand;
 /* Segments per weight per DRR turn. */
 #define PACING_QUANTUM 16
 
+/* Which limit last said wait (for metrics). */
+enum pacing_limit {
+	PACING_LIMIT_NONE,          /* none: e.g. a cap reservation being committed */
+	PACING_LIMIT_RATE,          /* the campaign's per_minute */
+	PACING_LIMIT_BRAND,         /* the brand's daily cap */
+	PACING_LIMIT_NUMBER,        /* the sending number's mps */
+};
+
 struct pacing_lane {
 	char *name;                 /* the store's lane: a campaign id */
 	uint32_t id;                /* fairq id, index in the lane table */
 	int64_t due_ms;             /* earliest queued work, -1: none known */
 	int64_t blocked_until;      /* us: a limit said wait; 0: none */
+	enum pacing_limit held_by;  /* set when room or take says wait */
 	/* limits, read from limits_of */
 	const struct policy *limits_of;
 	int configured;
@@ -90,7 +99,7 @@ void pacing_lane_refresh(struct pacing *p, struct pacing_lane *l,
 /*
  * How many one-segment messages the lane's own limits (rate, brand cap)
  * would let go now, up to want; what to claim from the store.  0 sets
- * *retry_at to when one will.
+ * *retry_at to when one will, and l->held_by to the limit.
  */
 unsigned pacing_lane_room(struct pacing *p, struct pacing_lane *l,
     unsigned want, int64_t now, int64_t *retry_at);
@@ -98,7 +107,8 @@ unsigned pacing_lane_room(struct pacing *p, struct pacing_lane *l,
 /*
  * Takes segs for one message from its lane, its brand and its sending
  * number, all or none.  0 when taken; 1 with *retry_at (us) when a limit
- * says wait, or while the brand's reservation is being committed.
+ * says wait (l->held_by names it), or while the brand's reservation is
+ * being committed (held_by PACING_LIMIT_NONE).
  * -1 only on ENOMEM (the message may go: limits are a policy, losing
  * the message would be worse).
  */

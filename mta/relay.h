@@ -36,6 +36,7 @@ struct hooks;
 struct ssl_ctx_st;
 struct guard;
 struct carrier_listener;
+struct metrics;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -51,6 +52,7 @@ struct account_rt {
 	unsigned receipts_inflight;
 	int receipt_rescan;         /* an ack failed: walk from the start */
 	struct thr_gcra ingress;    /* cfg->ingress_rate over all sessions */
+	unsigned metrics_slot;      /* its counts in r->metrics (by system_id) */
 };
 
 /* Per carrier, at run time. */
@@ -70,6 +72,7 @@ struct carrier_rt {
 	unsigned next_slot;         /* round robin */
 	struct thr_gcra mps;        /* cfg->max_mps over all binds */
 	struct thr_aimd aimd;       /* slows mps down on 0x58/0x14, back up on success */
+	unsigned metrics_slot;      /* its counts in r->metrics (by name) */
 	int limited;                /* max_mps set */
 	int64_t down_since;         /* s: every bind down since (health.c) */
 	uint64_t suspect_until;     /* mono ms: left a submit unanswered; routes
@@ -157,6 +160,7 @@ struct relay {
 	/* security (secure.c) */
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
+	struct metrics *metrics;            /* counters for GET /metrics (metrics.h) */
 };
 
 /* --- policy (policy_glue.c) ---------------------------------------- */
@@ -214,7 +218,8 @@ int pausectl_main(const struct config *cfg, const struct policy *p, enum pausect
 
 /* --- reload (reload.c): SIGHUP --------------------------------------- */
 /* A runtime account for CFG (ingress limiter set).  NULL if out of memory. */
-struct account_rt *account_rt_new(const struct config_account *cfg, unsigned index);
+struct account_rt *account_rt_new(struct relay *r, const struct config_account *cfg,
+    unsigned index);
 /* Re-read r->cfg->path and apply it; on any error log it and keep
  * everything as it was.  0 applied, -1 kept. */
 int relay_reload(struct relay *r);

@@ -43,6 +43,7 @@
 
 #include "mta/config.h"
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/relay.h"
 #include "mta/secure.h"
 
@@ -96,13 +97,15 @@ static void set_ingress(struct account_rt *a)
 		    relay_now_us());
 }
 
-struct account_rt *account_rt_new(const struct config_account *cfg, unsigned index)
+struct account_rt *account_rt_new(struct relay *r, const struct config_account *cfg,
+    unsigned index)
 {
 	struct account_rt *a = calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
 	a->cfg = cfg;
 	a->index = index;
+	a->metrics_slot = metrics_account_slot(r->metrics, cfg->system_id);
 	set_ingress(a);
 	return a;
 }
@@ -272,7 +275,7 @@ static int plan_build(struct relay *r, const struct config *next, struct plan *p
 	for (size_t i = 0; i < na; i++) {
 		struct account_rt *a = running_account(r, next->accounts[i].system_id);
 		p->reused_account[i] = a;
-		p->accounts[i] = a ? a : account_rt_new(&next->accounts[i], (unsigned)i);
+		p->accounts[i] = a ? a : account_rt_new(r, &next->accounts[i], (unsigned)i);
 		if (!p->accounts[i])
 			return -1;
 	}

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 
 #include "mta/log.h"
+#include "mta/metrics.h"
 #include "mta/net.h"
 #include "mta/relay.h"
 #include "mta/compliance.h"
@@ -161,6 +162,7 @@ static void respond_status(struct conn *c, const struct smpp_pdu *req, uint32_t 
 	struct smpp_pdu resp;
 	smpp_pdu_init_resp(&resp, req, status);
 	smpp_session_respond(c->sess, &resp);
+	metrics_submit(c->relay->metrics, c->account, req->command_id, status);
 }
 
 static int valid_number(const char *s)
@@ -341,6 +343,7 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 	if (v.campaign && !campaign_allowed(a, v.campaign)) {
 		log_info("policy", "event=reject account=%s campaign=%s rule=account reason=\"campaign not allowed for this account\"",
 		    a->system_id, v.campaign);
+		metrics_policy_rule(r->metrics, 1, "account");
 		return SMPP_ESME_RINVSRCADR;
 	}
 	int64_t now = relay_wall_ms() / 1000;
@@ -348,6 +351,8 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 	/* A message the hooks still judge is audited once they have. */
 	if ((v.action != POLICY_ACCEPT || v.modified) && !asks_hooks)
 		compliance_audit_verdict(r->compliance, now, 0, &msg, &v);
+	if (!asks_hooks)
+		metrics_policy(r->metrics, &v); /* a verdict the hooks judge counts once they have */
 	if (v.action == POLICY_REJECT) {
 		log_verdict(a->system_id, m, &v);
 		return v.status ? v.status : SMPP_ESME_RSUBMITFAIL;
@@ -378,6 +383,7 @@ static void respond_to(struct conn *c, uint32_t command_id, uint32_t sequence,
 	smpp_pdu_init(&resp, smpp_resp_id(command_id), sequence);
 	resp.command_status = status;
 	smpp_session_respond(c->sess, &resp);
+	metrics_submit(c->relay->metrics, c->account, command_id, status);
 }
 
 /*
@@ -452,6 +458,7 @@ static void answer_submit(struct conn *c, const struct pending *p, uint32_t stat
 	resp.message_id = text;
 	if (smpp_session_respond(c->sess, &resp) != 0)
 		log_warn("upstream", "event=respond_failed peer=%s seq=%u", c->peer, p->sequence);
+	metrics_submit(c->relay->metrics, c->account, p->command_id, status);
 	conn_flush(c);
 	conn_resume(c);
 }
@@ -577,6 +584,7 @@ static void multi_answer(struct relay *r, struct multi *mu)
 		resp.no_unsuccess = (uint8_t)mu->failed;
 		memcpy(resp.unsuccess, mu->unsuccess, mu->failed * sizeof mu->unsuccess[0]);
 		smpp_session_respond(c->sess, &resp);
+		metrics_submit(r->metrics, c->account, SMPP_SUBMIT_MULTI, SMPP_ESME_ROK);
 		conn_flush(c);
 	}
 	free(mu);
@@ -798,6 +806,7 @@ static uint32_t held_verdict(struct held *h, const struct hook_result *res)
 	}
 	if (v->action != POLICY_ACCEPT || v->modified)
 		compliance_audit_verdict(r->compliance, now / 1000, 0, &msg, v);
+	metrics_policy(r->metrics, v);
 	if (v->action == POLICY_REJECT) {
 		log_verdict(h->m.account, &h->m, v);
 		return POLICY_ST_HOOK;

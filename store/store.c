@@ -33,6 +33,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -104,6 +105,10 @@ struct store {
 	struct store_completion *done;
 	size_t ndone, capdone;
 	struct store_stats stats;
+	/* commit durations (store_get_commit_hist): the writer adds, any
+	 * thread reads, nobody locks */
+	_Atomic uint64_t commit_counts[STORE_COMMIT_BUCKETS + 1];
+	_Atomic uint64_t commit_sum_ns;
 
 	pthread_mutex_t claim_lock;
 	struct idset claimed;
@@ -798,14 +803,45 @@ static int save_meta(struct wctx *w)
 	return rc < 0 ? rc : w_put(w, DB_META, val_of("hwm", 3), val_of(hwm, 8), 0);
 }
 
+/* Upper bounds of the commit histogram's buckets: 100 us to 1 s. */
+static const uint64_t commit_le_ns[STORE_COMMIT_BUCKETS] = {
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	25000000, 50000000, 100000000, 250000000, 500000000, 1000000000,
+};
+
+static void commit_observe(struct store *st, uint64_t ns)
+{
+	unsigned i = 0;
+
+	while (i < STORE_COMMIT_BUCKETS && ns > commit_le_ns[i])
+		i++;
+	atomic_fetch_add_explicit(&st->commit_counts[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->commit_sum_ns, ns, memory_order_relaxed);
+}
+
+void store_get_commit_hist(struct store *st, struct store_commit_hist *out)
+{
+	memcpy(out->le_ns, commit_le_ns, sizeof(out->le_ns));
+	out->sum_ns = atomic_load_explicit(&st->commit_sum_ns, memory_order_relaxed);
+	/* the count is the buckets' total, so that +Inf always equals it */
+	out->count = 0;
+	for (int i = 0; i <= STORE_COMMIT_BUCKETS; i++) {
+		out->counts[i] = atomic_load_explicit(&st->commit_counts[i],
+		    memory_order_relaxed);
+		out->count += out->counts[i];
+	}
+}
+
 static int commit(struct wctx *w)
 {
 	uint64_t t0 = mono_ns();
 	int rc = lmdb_rc(mdb_txn_commit(w->txn));
 	struct store *st = w->st;
+	uint64_t took = mono_ns() - t0;
 
+	commit_observe(st, took);
 	pthread_mutex_lock(&st->lock);
-	st->stats.commit_ns += mono_ns() - t0;
+	st->stats.commit_ns += took;
 	st->stats.commits += rc == 0;
 	pthread_mutex_unlock(&st->lock);
 	if (rc == 0) {
@@ -1774,6 +1810,15 @@ int store_lanes_list(struct store *st, store_lane_cb *cb, void *arg)
 
 int store_lane_depth(struct store *st, const char *lane, uint64_t *n)
 {
+	uint64_t later;
+
+	return store_lane_depth_due(st, lane, INT64_MAX, n, &later);
+}
+
+/* Queue keys are lane NUL be64(due) be64(id): the due time is in the key. */
+int store_lane_depth_due(struct store *st, const char *lane, int64_t now_ms,
+    uint64_t *due, uint64_t *later)
+{
 	uint8_t p[KEY_MAX];
 	size_t plen;
 	MDB_txn *txn;
@@ -1786,15 +1831,22 @@ int store_lane_depth(struct store *st, const char *lane, uint64_t *n)
 		return -EINVAL;
 	plen = strlen(lane) + 1;
 	memcpy(p, lane, plen);
-	*n = 0;
+	*due = *later = 0;
 	rc = read_begin(st, &txn);
 	if (rc < 0)
 		return rc;
 	rc = lmdb_rc(mdb_cursor_open(txn, st->db[DB_QUEUE], &cur));
 	k = val_of(p, plen);
 	for (; rc == 0 && mdb_cursor_get(cur, &k, &v, op) == 0 &&
-	    has_prefix(&k, p, plen); op = MDB_NEXT)
-		(*n)++;
+	    has_prefix(&k, p, plen); op = MDB_NEXT) {
+		uint64_t at = k.mv_size >= plen + 8 ?
+		    be64_get((const uint8_t *)k.mv_data + plen) : 0;
+
+		if (at <= (uint64_t)(now_ms < 0 ? 0 : now_ms))
+			(*due)++;
+		else
+			(*later)++;
+	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);

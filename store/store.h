@@ -313,6 +313,10 @@ int store_lanes_list(struct store *st, store_lane_cb *cb, void *arg);
 
 /* Queued (QUEUED + DEFERRED) messages in one lane: walks it. */
 int store_lane_depth(struct store *st, const char *lane, uint64_t *n);
+/* The same split by due time: due at now_ms or before, and later (retry
+ * backoff, policy defers).  Walks the lane too. */
+int store_lane_depth_due(struct store *st, const char *lane, int64_t now_ms,
+    uint64_t *due, uint64_t *later);
 
 /* Number of stored messages in every state (kept up to date per batch). */
 int store_state_counts(struct store *st, uint64_t counts[STORE_STATE_COUNT]);
@@ -353,6 +357,23 @@ struct store_stats {
 	uint64_t commit_ns;	/* total time in commit (fsync) */
 };
 void store_get_stats(struct store *st, struct store_stats *out);
+
+/*
+ * How long the writer's commits (mdb_txn_commit: the fsync) take, as a
+ * histogram for metrics.  counts[i] are commits that took at most
+ * le_ns[i] and more than le_ns[i - 1] (not cumulative); counts[BUCKETS]
+ * took longer than the last bound; count is their total.  The writer
+ * adds with relaxed atomics and nobody locks, so a reader may see a
+ * commit in its bucket but not yet in sum_ns: good enough for a scrape.
+ */
+#define STORE_COMMIT_BUCKETS 13
+struct store_commit_hist {
+	uint64_t le_ns[STORE_COMMIT_BUCKETS];
+	uint64_t counts[STORE_COMMIT_BUCKETS + 1];
+	uint64_t count;	/* every commit attempt, failed ones too */
+	uint64_t sum_ns;
+};
+void store_get_commit_hist(struct store *st, struct store_commit_hist *out);
 
 /* Bytes of the map in use (pages holding data, plus what the messages not
  * yet final will need to record their outcomes: the room new messages are

@@ -169,11 +169,14 @@ static void test_limits_from_policy(void)
 	CHECK_EQ_INT(take("MKT", "12025550102", 1, now, &at), 0);
 	CHECK_EQ_INT(take("MKT", "12025550102", 1, now, &at), 1);
 	CHECK_EQ_INT(at, now + 100000);
+	CHECK_EQ_INT(mkt->held_by, PACING_LIMIT_RATE); /* what metrics count the wait as */
 	CHECK_EQ_INT(take("MKT", "12025550102", 3, now + 100000, &at), 0);
 	CHECK_EQ_INT(take("MKT", "12025550102", 1, now + 200000, &at), 1);
 	CHECK_EQ_INT(at, now + 400000);
+	mkt->held_by = PACING_LIMIT_NONE;
 	CHECK_EQ_INT(pacing_lane_room(pc, mkt, 64, now + 200000, &at), 0);
 	CHECK_EQ_INT(at, now + 400000);
+	CHECK_EQ_INT(mkt->held_by, PACING_LIMIT_RATE);
 	/* a reload that removes the limit frees the lane at once */
 	pacing_lane_refresh(pc, mkt, NULL, now + 200000);
 	CHECK_EQ_INT(mkt->per_minute, 0);
@@ -191,6 +194,7 @@ static void test_number_rate(void)
 	CHECK_EQ_INT(take("SLOW", "12025550103", 1, now, &at), 1); /* the same number */
 	CHECK_EQ_INT(take("other-lane", "12025550103", 1, now + 500000, &at), 1);
 	CHECK_EQ_INT(at, now + SEC);
+	CHECK_EQ_INT(pacing_lane(pc, "other-lane", 0)->held_by, PACING_LIMIT_NUMBER);
 	CHECK_EQ_INT(take("other-lane", "12025550103", 1, now + SEC, &at), 0);
 	int sent = 0;
 	for (int i = 0; i < 3000; i++)
@@ -237,6 +241,7 @@ static void test_daily_cap(void)
 	/* nothing is sent before a reservation covers it */
 	CHECK_EQ_INT(take("OTP", "12025550101", 1, now, &at), 1);
 	CHECK(at > now && at <= now + 10000);
+	CHECK_EQ_INT(pacing_lane(pc, "OTP", 0)->held_by, PACING_LIMIT_NONE); /* the disk, not a limit */
 	sync_store();
 	/* two campaigns of brand B share its 50 */
 	int a = drain_cap("OTP", "12025550101", now, 30, &at);
@@ -252,6 +257,11 @@ static void test_daily_cap(void)
 	CHECK_EQ_INT(reserved, 50);
 	CHECK_EQ_INT(take("OTP", "12025550101", 1, NEXT_RESET - 1, &at), 1);
 	CHECK_EQ_INT(at, NEXT_RESET);
+	CHECK_EQ_INT(pacing_lane(pc, "OTP", 0)->held_by, PACING_LIMIT_BRAND);
+	struct pacing_lane *otp = pacing_lane(pc, "OTP", 0);
+	otp->held_by = PACING_LIMIT_NONE;
+	CHECK_EQ_INT(pacing_lane_room(pc, otp, 64, NEXT_RESET - 1, &at), 0);
+	CHECK_EQ_INT(otp->held_by, PACING_LIMIT_BRAND);
 	/* the next Pacific day starts from zero */
 	CHECK_EQ_INT(drain_cap("OTP", "12025550101", NEXT_RESET, 100, &at), 50);
 	CHECK_EQ_INT(pacing_brand_usage(pc, "nobody", now, &used, &reserved), -1);

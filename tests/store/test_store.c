@@ -389,6 +389,47 @@ static void test_claim_lanes(void)
 	CHECK_EQ_INT(depth, 0);
 	CHECK_EQ_INT(store_lanes_list(st, add_lane, lanes), 0);
 	CHECK_EQ_STR(lanes, "order,slow,");
+	/* the depth split by due time (metrics): "order" keeps one due later */
+	uint64_t due = 99, later = 99;
+	CHECK_EQ_INT(store_lane_depth_due(st, "order", now, &due, &later), 0);
+	CHECK(due == 0 && later == 1);
+	CHECK_EQ_INT(store_lane_depth_due(st, "order", now + 60000, &due, &later), 0);
+	CHECK(due == 1 && later == 0);	/* due exactly then counts as due */
+	CHECK_EQ_INT(store_lane_depth_due(st, "slow", now, &due, &later), 0);
+	CHECK(due == 0 && later == 1000);
+	CHECK_EQ_INT(store_lane_depth_due(st, "none", now, &due, &later), 0);
+	CHECK(due == 0 && later == 0);
+	store_close(st);
+	remove_dir();
+}
+
+/* Every commit lands in one bucket of the commit-time histogram; the
+ * count is the buckets' total and agrees with the commit counter. */
+static void test_commit_hist(void)
+{
+	struct store_commit_hist h;
+	struct store_stats stats;
+	struct store *st;
+	uint64_t total = 0;
+	int increasing = 1;
+
+	make_dir();
+	st = open_store(0);
+	for (int i = 0; i < 5; i++)
+		enqueue(st, "h", 0);
+	store_get_commit_hist(st, &h);
+	store_get_stats(st, &stats);
+	for (int i = 0; i <= STORE_COMMIT_BUCKETS; i++)
+		total += h.counts[i];
+	for (int i = 1; i < STORE_COMMIT_BUCKETS; i++)
+		increasing &= h.le_ns[i] > h.le_ns[i - 1];
+	CHECK(increasing);
+	CHECK_EQ_INT(h.le_ns[0], 100000);
+	CHECK_EQ_INT(h.le_ns[STORE_COMMIT_BUCKETS - 1], 1000000000);
+	CHECK_EQ_INT(total, h.count);
+	CHECK(h.count >= 5);	/* one commit per enqueue waited for */
+	CHECK_EQ_INT(h.count, stats.commits);
+	CHECK(h.sum_ns > 0 && h.sum_ns == stats.commit_ns);
 	store_close(st);
 	remove_dir();
 }
@@ -863,6 +904,7 @@ int main(void)
 	RUN(test_record_corrupt);
 	RUN(test_enqueue_notify);
 	RUN(test_claim_lanes);
+	RUN(test_commit_hist);
 	RUN(test_transitions);
 	RUN(test_cancel);
 	RUN(test_receipts);

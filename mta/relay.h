@@ -35,6 +35,8 @@ struct monitors;
 struct hooks;
 struct ssl_ctx_st;
 struct guard;
+struct admin_server;
+struct evhttp_request;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -142,6 +144,7 @@ struct relay {
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
 	struct ssl_ctx_st **carrier_tls;    /* per carrier; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
+	struct admin_server *admin;         /* admin HTTP API (admin.c), or NULL */
 };
 
 /* --- policy (policy_glue.c) ---------------------------------------- */
@@ -196,6 +199,11 @@ enum pausectl_op { PAUSECTL_PAUSE, PAUSECTL_RESUME, PAUSECTL_STATUS };
  * exit code: 0 done (or nothing to change), 1 with the error on stderr. */
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign);
+
+/* --- admin HTTP API (admin.c): listens only with an admin: section --- */
+int admin_start(struct relay *r);
+void admin_stop(struct relay *r);
+void admin_completion(struct relay *r, const struct store_completion *sc);
 
 /* --- health (health.c): carriers down, store filling, queue growing - */
 void health_check(struct relay *r);
@@ -268,6 +276,7 @@ enum pending_kind {
 	PENDING_REQUEUE,            /* a message back in its lane: wake the lane */
 	PENDING_RECEIPT_IN,         /* carrier deliver_sm: answer when committed */
 	PENDING_RECEIPT_ACK,
+	PENDING_ADMIN,              /* an admin API write: answer when committed */
 	PENDING_NONE,
 };
 
@@ -282,6 +291,8 @@ struct pending {
 	int64_t due_ms;             /* SUBMIT_ACK, MULTI: when it is due */
 	struct multi *multi;        /* MULTI */
 	struct account_rt *account; /* RECEIPT_IN: whose deliveries grew */
+	struct evhttp_request *http; /* ADMIN: the request to answer */
+	char *reply;                /* ADMIN: its answer (malloc), sent then */
 	struct pending *next_free;
 };
 

@@ -151,6 +151,23 @@ static long limit_of(const struct admin_params *q)
 	return *end || v < 1 || v > LIMIT_MAX ? -1 : v;
 }
 
+/* Shared by smppd's operator commands and smppctl (declared in relay.h). */
+struct store *opctl_store_attach(const struct config *cfg, size_t max_batch, const char *what)
+{
+	struct store_config sc = {
+		.path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
+		.node_id = (unsigned)cfg->node_id, .max_batch = max_batch, .attach = 1,
+	};
+	struct store *st = NULL;
+	int rc = store_open(&sc, &st);
+	if (rc < 0) {
+		fprintf(stderr, "smppd: %s: cannot open the store %s: %s\n", what, sc.path,
+		    store_strerror(rc));
+		return NULL;
+	}
+	return st;
+}
+
 /* ---- status and stats ---- */
 
 struct lanes_out {

@@ -977,7 +977,8 @@ static int cmd_consent(struct ctl *x, int argc, char **argv)
 		json_obj(&j);
 		json_kstr(&j, "number", pos[1]);
 		json_kstr(&j, "brand", pos[2]);
-		json_kstr(&j, "method", "api");
+		if (!kv_get(&q, "method"))
+			json_kstr(&j, "method", "api");
 		for (int i = 0; i < q.n; i++)
 			if (strcmp(q.name[i], "limit") != 0)
 				json_kstr(&j, q.name[i], q.value[i]);

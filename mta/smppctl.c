@@ -141,10 +141,9 @@ struct response {
 static void on_response(struct evhttp_request *req, void *arg)
 {
 	struct response *r = arg;
-	if (!req) {
-		snprintf(r->error, sizeof(r->error), "no answer");
-	} else if (evhttp_request_get_response_code(req) == 0) {
-		snprintf(r->error, sizeof(r->error), "connection failed");
+	if (!req || evhttp_request_get_response_code(req) == 0) {
+		snprintf(r->error, sizeof(r->error), "no answer (not listening there, a TLS "
+		    "handshake that failed, or a timeout)");
 	} else {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		r->status = evhttp_request_get_response_code(req);

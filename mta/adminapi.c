@@ -575,10 +575,11 @@ int admin_optouts(const struct admin_ctx *x, const struct admin_params *q, struc
 struct consent_query {
 	const char *number, *brand;
 	long limit, n;
+	char last[2 * STORE_STR_MAX + 1];
 	struct json_out *j;
 };
 
-static int consent_entry(const struct compliance_consent *r, void *arg)
+static int consent_entry(const struct compliance_consent *r, const char *cursor, void *arg)
 {
 	struct consent_query *q = arg;
 	if ((q->number && !same_number(q->number, r->number)) ||
@@ -597,21 +598,28 @@ static int consent_entry(const struct compliance_consent *r, void *arg)
 	json_kstr(q->j, "evidence", r->evidence);
 	json_obj_end(q->j);
 	q->n++;
+	snprintf(q->last, sizeof(q->last), "%s", cursor);
 	return 0;
 }
 
 int admin_consents(const struct admin_ctx *x, const struct admin_params *q, struct json_out *j)
 {
-	struct consent_query c = { param(q, "number"), param(q, "brand"), limit_of(q), 0, j };
+	struct consent_query c = { param(q, "number"), param(q, "brand"), limit_of(q), 0, "", j };
 	if (c.limit < 0)
 		return admin_error(j, 400, "limit: give a number from 1 to %d", LIMIT_MAX);
 	json_obj(j);
 	json_key(j, "consent");
 	json_arr(j);
-	int rc = compliance_consents_scan(x->c, consent_entry, &c);
+	int rc = compliance_consents_scan(x->c, param(q, "after"), consent_entry, &c);
 	json_arr_end(j);
-	json_kbool(j, "truncated", c.n == c.limit);
+	json_key(j, "next");
+	if (c.n == c.limit)
+		json_str(j, c.last);
+	else
+		json_null(j);
 	json_obj_end(j);
+	if (rc == -EINVAL)
+		return admin_error(j, 400, "after: not a cursor from a previous page's next");
 	if (rc < 0)
 		return admin_error(j, 500, "reading consent: %s", store_strerror(rc));
 	return 200;

@@ -52,7 +52,7 @@ int admin_campaigns(const struct admin_ctx *x, struct json_out *j);
 int admin_audit(const struct admin_ctx *x, const struct admin_params *q, struct json_out *j);
 /* /v1/optouts?number=&after=&limit= */
 int admin_optouts(const struct admin_ctx *x, const struct admin_params *q, struct json_out *j);
-/* /v1/consent?number=&brand=&limit= */
+/* /v1/consent?number=&brand=&after=&limit= */
 int admin_consents(const struct admin_ctx *x, const struct admin_params *q, struct json_out *j);
 /* /v1/stats: message counts by state, store and compliance counters. */
 int admin_stats(const struct admin_ctx *x, struct json_out *j);

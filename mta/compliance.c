@@ -1092,6 +1092,7 @@ int compliance_optouts_scan(struct compliance *c, const char *after,
 struct consent_walk {
 	compliance_consent_cb *cb;
 	void *arg;
+	int stopped;
 };
 
 static int consent_entry(const void *key, size_t klen, const void *val,
@@ -1099,7 +1100,7 @@ static int consent_entry(const void *key, size_t klen, const void *val,
 {
 	struct consent_walk *w = arg;
 	const uint8_t *k = key, *nul = NULL;
-	char buf[VAL_MAX], number[KEY_MAX];
+	char buf[VAL_MAX], number[KEY_MAX], cursor[2 * KEY_MAX + 1];
 	struct compliance_consent rec;
 	for (size_t i = 2; i < klen; i++)
 		if (k[i] == 0)
@@ -1110,15 +1111,33 @@ static int consent_entry(const void *key, size_t klen, const void *val,
 	memcpy(number, nul + 1, (size_t)(k + klen - nul - 1));
 	number[k + klen - nul - 1] = '\0';
 	rec.number = number;
-	return w->cb(&rec, w->arg);
+	for (size_t i = 0; i < klen; i++)
+		snprintf(cursor + 2 * i, 3, "%02x", k[i]);
+	return w->stopped = w->cb(&rec, cursor, w->arg);
 }
 
-int compliance_consents_scan(struct compliance *c, compliance_consent_cb *cb,
-    void *arg)
+int compliance_consents_scan(struct compliance *c, const char *after,
+    compliance_consent_cb *cb, void *arg)
 {
-	struct consent_walk w = { cb, arg };
-	int rc = store_kv_scan(c->st, "c", 2, NULL, 0, consent_entry, &w);
-	return rc < 0 ? rc : store_kv_scan(c->st, "C", 2, NULL, 0, consent_entry, &w);
+	struct consent_walk w = { cb, arg, 0 };
+	uint8_t from[KEY_MAX];
+	size_t fl = after ? strlen(after) / 2 : 0;
+	if (after && (strlen(after) % 2 || fl < 3 || fl > KEY_MAX ||
+	    (after[0] != '6' && after[0] != '4') || after[1] != '3'))
+		return -EINVAL; /* cursors start with "63" (c) or "43" (C) */
+	for (size_t i = 0; i < fl; i++) {
+		unsigned v;
+		if (sscanf(after + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		from[i] = (uint8_t)v;
+	}
+	int rc = 0;
+	if (!after || from[0] == 'c')
+		rc = store_kv_scan(c->st, "c", 2, from, fl, consent_entry, &w);
+	if (rc < 0 || w.stopped)
+		return rc;
+	return store_kv_scan(c->st, "C", 2, from, after && from[0] == 'C' ? fl : 0,
+	    consent_entry, &w);
 }
 
 int compliance_set_line_type(struct compliance *c, const char *number,

@@ -147,11 +147,13 @@ typedef int compliance_optout_cb(const char *number, const char *brand,
     int64_t time, void *arg);
 int compliance_optouts_scan(struct compliance *c, const char *after,
     compliance_optout_cb *cb, void *arg);
-/* Each consent record (brand-wide first, then per campaign). */
+/* Each consent record (brand-wide first, then per campaign), from the
+ * one after the cursor `after` (NULL: the first); cb gets each record's
+ * cursor (hex, for paging).  -EINVAL for a cursor that is not one. */
 typedef int compliance_consent_cb(const struct compliance_consent *r,
-    void *arg);
-int compliance_consents_scan(struct compliance *c, compliance_consent_cb *cb,
-    void *arg);
+    const char *cursor, void *arg);
+int compliance_consents_scan(struct compliance *c, const char *after,
+    compliance_consent_cb *cb, void *arg);
 
 int compliance_set_line_type(struct compliance *c, const char *number,
     enum policy_line type);

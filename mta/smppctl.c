@@ -65,16 +65,17 @@ static const char usage_text[] =
 "  queue [--campaign C] [--account A] [--state S] [--destination N]\n"
 "        [--after ID] [--limit N] list messages, oldest first (100 by default;\n"
 "                                --after the last id shown pages on)\n"
+"  queue show ID                 the same as msg show ID\n"
 "  msg show ID                   one message: record, attempts, carrier ids,\n"
 "                                policy decisions (audit) and pending receipt\n"
 "  msg cancel ID                 cancel a queued message\n"
 "  msg retry ID                  send a queued or deferred message now\n"
-"  optout list [--number N] [--limit N]\n"
+"  optout list [--number N] [--limit N] [--after NUMBER]\n"
 "  optout add NUMBER [--brand B] opt NUMBER out of brand B (default: all)\n"
 "  optout remove NUMBER [--brand B]\n"
 "  optout import CSV|-           rows number,brand (brand empty: all brands)\n"
 "  optout export                 every opt-out as CSV number,brand,time\n"
-"  consent list [--number N] [--brand B] [--limit N]\n"
+"  consent list [--number N] [--brand B] [--limit N] [--after CURSOR]\n"
 "  consent add NUMBER BRAND [--campaign C] [--method M] [--time T] [--who W]\n"
 "              [--purpose P] [--evidence E]   (method: web_form, keyword,\n"
 "                                paper or api; default api; time: Unix seconds)\n"
@@ -410,7 +411,7 @@ static int show(struct ctl *x, int status, const char *body, size_t len, printer
 		fwrite(body, 1, len, stdout);
 		if (len && body[len - 1] != '\n')
 			putchar('\n');
-	} else {
+	} else if (pr) {
 		pr(&d, root);
 	}
 	json_free(&d);
@@ -603,12 +604,17 @@ static int cmd_stats(struct ctl *x, int argc, char **argv)
 	return do_read(x, R_STATS, "/v1/stats", &q, NULL, print_stats, NULL, NULL, NULL);
 }
 
+static int cmd_msg(struct ctl *x, int argc, char **argv);
+
 static int cmd_queue(struct ctl *x, int argc, char **argv)
 {
 	static const char *const opts[] = { "campaign", "account", "state", "destination", "after",
 		"limit", NULL };
 	struct kv q = { .n = 0 };
-	if (sub_args(argc, argv, opts, &q, NULL, 0, 0, "queue") < 0)
+	const char *pos[2];
+	if (argc >= 1 && strcmp(argv[0], "show") == 0)
+		return cmd_msg(x, argc, argv); /* queue show ID: msg show ID */
+	if (sub_args(argc, argv, opts, &q, pos, 0, 0, "queue") < 0)
 		return EXIT_USAGE;
 	return do_read(x, R_MESSAGES, "/v1/messages", &q, NULL, print_messages, NULL, NULL, NULL);
 }
@@ -812,46 +818,63 @@ static void csv_out(const char *s, int last)
 	putchar(last ? '\n' : ',');
 }
 
-static int export_optouts(struct ctl *x)
+typedef void csv_row(const struct json_doc *d, const struct json_node *o);
+
+static void optout_row(const struct json_doc *d, const struct json_node *o)
 {
-	char after[64] = "";
+	const char *brand = json_text(d, o, "brand");
+	csv_out(json_text(d, o, "number"), 0);
+	csv_out(strcmp(brand, "null") ? brand : "", 0);
+	csv_out(json_text(d, o, "time"), 1);
+}
+
+static void consent_row(const struct json_doc *d, const struct json_node *o)
+{
+	static const char *const cols[] = { "number", "brand", "campaign", "method", "time", "who",
+		"purpose", "evidence" };
+	for (int i = 0; i < 8; i++) {
+		const char *v = json_text(d, o, cols[i]);
+		char t[32];
+		if (i == 4) { /* back to Unix seconds, as import takes them */
+			int64_t ms = admin_parse_time(v, 0);
+			snprintf(t, sizeof(t), "%lld", (long long)(ms > 0 ? ms / 1000 : 0));
+			v = t;
+		}
+		csv_out(strcmp(v, "null") ? v : "", i == 7);
+	}
+}
+
+/* Every page of a list as CSV rows (--json: the pages, one a line). */
+static int export_pages(struct ctl *x, enum read_kind k, const char *path, const char *member,
+    const char *header, csv_row *row)
+{
+	char after[2 * STORE_STR_MAX + 1] = "";
 	if (!x->json)
-		printf("number,brand,time\n");
+		printf("%s\n", header);
 	for (;;) {
 		struct kv q = { .n = 0 };
-		char *body;
+		struct json_doc d;
+		char *body, err[128];
 		size_t len;
 		int status;
 		kv_put(&q, "limit", "10000");
 		if (after[0])
 			kv_put(&q, "after", after);
-		int rc = do_read(x, R_OPTOUTS, "/v1/optouts", &q, NULL, NULL, &body, &len, &status);
+		int rc = do_read(x, k, path, &q, NULL, NULL, &body, &len, &status);
 		if (rc != EXIT_OK)
 			return rc;
-		if (status != 200 || x->json) {
-			/* --json: the pages as JSON lines */
-			rc = show(x, status, body, len, print_optouts);
-			if (rc != EXIT_OK || !x->json) {
-				free(body);
-				return rc;
-			}
-		}
-		struct json_doc d;
-		char err[128];
-		if (json_parse(body, len, &d, err, sizeof(err)) != 0) {
-			free(body);
-			fprintf(stderr, "smppctl: bad answer: %s\n", err);
-			return EXIT_FAIL;
-		}
+		rc = json_parse(body, len, &d, err, sizeof(err));
+		if (rc == 0 && (status != 200 || x->json))
+			rc = show(x, status, body, len, NULL);
+		else if (rc != 0)
+			fprintf(stderr, "smppctl: the answer (HTTP %d) is not JSON: %s\n", status, err);
 		free(body);
+		if (rc != 0)
+			return rc < 0 ? EXIT_FAIL : rc;
 		const struct json_node *root = json_root(&d);
-		for (const struct json_node *o = json_first(&d, json_get(&d, root, "optouts")); o && !x->json;
-		    o = json_next(&d, o)) {
-			const char *brand = json_text(&d, o, "brand");
-			csv_out(json_text(&d, o, "number"), 0);
-			csv_out(strcmp(brand, "null") ? brand : "", 0);
-			csv_out(json_text(&d, o, "time"), 1);
-		}
+		for (const struct json_node *o = json_first(&d, json_get(&d, root, member));
+		    o && !x->json; o = json_next(&d, o))
+			row(&d, o);
 		const char *next = json_text(&d, root, "next");
 		int more = strcmp(next, "null") != 0 && *next;
 		snprintf(after, sizeof(after), "%s", next);
@@ -859,53 +882,6 @@ static int export_optouts(struct ctl *x)
 		if (!more)
 			return EXIT_OK;
 	}
-}
-
-static int export_consent(struct ctl *x)
-{
-	struct kv q = { .n = 0 };
-	char *body;
-	size_t len;
-	int status;
-	kv_put(&q, "limit", "10000");
-	int rc = do_read(x, R_CONSENT, "/v1/consent", &q, NULL, NULL, &body, &len, &status);
-	if (rc != EXIT_OK)
-		return rc;
-	if (status != 200 || x->json) {
-		rc = show(x, status, body, len, print_consent);
-		free(body);
-		return rc;
-	}
-	struct json_doc d;
-	char err[128];
-	rc = json_parse(body, len, &d, err, sizeof(err));
-	free(body);
-	if (rc != 0) {
-		fprintf(stderr, "smppctl: bad answer: %s\n", err);
-		return EXIT_FAIL;
-	}
-	static const char *const cols[] = { "number", "brand", "campaign", "method", "time", "who",
-		"purpose", "evidence" };
-	printf("number,brand,campaign,method,time,who,purpose,evidence\n");
-	const struct json_node *root = json_root(&d);
-	for (const struct json_node *o = json_first(&d, json_get(&d, root, "consent")); o;
-	    o = json_next(&d, o))
-		for (int i = 0; i < 8; i++) {
-			const char *v = json_text(&d, o, cols[i]);
-			char t[32];
-			if (i == 4) { /* back to Unix seconds, as import takes them */
-				int64_t ms = admin_parse_time(v, 0);
-				snprintf(t, sizeof(t), "%lld", (long long)(ms > 0 ? ms / 1000 : 0));
-				v = t;
-			}
-			csv_out(strcmp(v, "null") ? v : "", i == 7);
-		}
-	if (strcmp(json_text(&d, root, "truncated"), "true") == 0) {
-		fprintf(stderr, "smppctl: consent export stopped at 10,000 records\n");
-		rc = EXIT_FAIL;
-	}
-	json_free(&d);
-	return rc;
 }
 
 static int cmd_optout(struct ctl *x, int argc, char **argv)
@@ -921,7 +897,8 @@ static int cmd_optout(struct ctl *x, int argc, char **argv)
 	if (strcmp(pos[0], "list") == 0 && n == 1)
 		return do_read(x, R_OPTOUTS, "/v1/optouts", &q, NULL, print_optouts, NULL, NULL, NULL);
 	if (strcmp(pos[0], "export") == 0 && n == 1 && q.n == 0)
-		return export_optouts(x);
+		return export_pages(x, R_OPTOUTS, "/v1/optouts", "optouts", "number,brand,time",
+		    optout_row);
 	if (strcmp(pos[0], "import") == 0 && n == 2 && q.n == 0)
 		return import_csv(x, "/v1/optouts/import", pos[1]);
 	if (strcmp(pos[0], "add") == 0 && n == 2 && !kv_get(&q, "number")) {
@@ -955,7 +932,7 @@ static int cmd_optout(struct ctl *x, int argc, char **argv)
 
 static int cmd_consent(struct ctl *x, int argc, char **argv)
 {
-	static const char *const opts[] = { "number", "brand", "limit", "campaign", "method", "time",
+	static const char *const opts[] = { "number", "brand", "limit", "after", "campaign", "method", "time",
 		"who", "purpose", "evidence", NULL };
 	struct kv q = { .n = 0 };
 	const char *pos[3];
@@ -965,7 +942,8 @@ static int cmd_consent(struct ctl *x, int argc, char **argv)
 	if (strcmp(pos[0], "list") == 0 && n == 1)
 		return do_read(x, R_CONSENT, "/v1/consent", &q, NULL, print_consent, NULL, NULL, NULL);
 	if (strcmp(pos[0], "export") == 0 && n == 1 && q.n == 0)
-		return export_consent(x);
+		return export_pages(x, R_CONSENT, "/v1/consent", "consent",
+		    "number,brand,campaign,method,time,who,purpose,evidence", consent_row);
 	if (strcmp(pos[0], "import") == 0 && n == 2 && q.n == 0)
 		return import_csv(x, "/v1/consent/import", pos[1]);
 	int add = strcmp(pos[0], "add") == 0, revoke = strcmp(pos[0], "revoke") == 0;

@@ -119,6 +119,7 @@ def run(tmp):
           and one["carrier"] == "sim" and len(one["carrier_ids"]) == 1,
           "msg show: campaign, destination, one attempt, carrier and its id")
     h = js("msg", "show", held_id)
+    check(js("queue", "show", held_id) == h, "queue show ID is msg show ID")
     check(h["state"] in ("queued", "deferred") and h["next_attempt"] is not None,
           "msg show: the notification waits with a due time")
     check(any("quiet" in (a["rule"] + a["reason"]) for a in h["audit"]),
@@ -213,6 +214,16 @@ def run(tmp):
     cl = js("consent", "list", "--number", "12025552599")["consent"]
     check(len(cl) == 1 and cl[0]["campaign"] == "CACMEACCT" and cl[0]["evidence"] == "form 2599",
           "consent list --number: the imported record")
+    seen, after = [], None
+    while True:
+        page = js("consent", "list", "--limit", "1000", *(["--after", after] if after else []))
+        seen += [(x["number"], x["campaign"]) for x in page["consent"]]
+        after = page["next"]
+        if after is None:
+            break
+    check(len(seen) == 2595 and len(set(seen)) == 2595,
+          "consent list pages with next/after: every record once (%d)" % len(seen))
+    check(ctl("consent", "list", "--after", "zz")[0] == 2, "consent list --after a bad cursor: exit 2")
     r = js("consent", "add", "12025559999", "Acme Bank", "--campaign", "CACME2FA", "--who", "ops")
     check(r["campaign"] == "CACME2FA", "consent add")
     rc, out, err = ctl("consent", "add", "12025559999", "Acme Bank", "--method", "telepathy")

@@ -17,6 +17,7 @@
  * pauses go through r->compliance (in force at once) and are answered
  * once a marker submitted after them is committed, i.e. on disk.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -828,8 +829,8 @@ int admin_start(struct relay *r)
 	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, ac->address.host,
 	    (ev_uint16_t)ac->address.port);
 	if (!bs) {
-		log_error("admin", "event=listen_failed address=%s:%d", ac->address.host,
-		    ac->address.port);
+		log_error("admin", "event=listen_failed address=%s:%d reason=\"%s\"", ac->address.host,
+		    ac->address.port, strerror(errno));
 		return -1;
 	}
 	struct sockaddr_storage ss;

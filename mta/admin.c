@@ -766,9 +766,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 			found = &routes[i];
 	}
 	if (!found && allowed) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-		    allowed & GET ? "GET" : allowed & POST ? (allowed & DELETE ? "POST, DELETE" : "POST") :
-		    "DELETE");
+		char allow[32];
+		snprintf(allow, sizeof(allow), "%s%s%s%s%s", allowed & GET ? "GET" : "",
+		    allowed & GET && allowed & (POST | DELETE) ? ", " : "", allowed & POST ? "POST" : "",
+		    allowed & POST && allowed & DELETE ? ", " : "", allowed & DELETE ? "DELETE" : "");
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 		fail(&a, 405, "method not allowed on %s", path);
 	} else if (!found) {
 		fail(&a, 404, "no such resource: %s", path);

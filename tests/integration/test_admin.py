@@ -283,6 +283,13 @@ def run(tmp):
     check(code == 404 and "error" in json.loads(body), "an unknown path: 404 with a JSON error")
     code, body = http("DELETE", "/v1/status")
     check(code == 405, "a wrong method: 405")
+    req = urllib.request.Request(url + "/v1/optouts", method="PUT", data=b"{}")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        allow = None
+    except urllib.error.HTTPError as e:
+        allow = (e.code, e.headers.get("Allow"))
+    check(allow == (405, "GET, POST"), "405 names the methods allowed: %s" % (allow,))
     code, body = http("GET", "/v1/messages/%2e%2e%2fetc")
     check(code == 400, "an encoded path segment that is no id: 400")
     code, body = http("POST", "/v1/consent/import?first_line=0", b"x", ctype="text/csv")

@@ -1012,6 +1012,25 @@ static const uint8_t *get_str(const uint8_t *p, const uint8_t *end,
 	return p + 2 + n;
 }
 
+/* A consent value; strings go to buf, number is left NULL. */
+static int consent_decode(const uint8_t *v, size_t vl,
+    struct compliance_consent *out, void *buf, size_t bufsz)
+{
+	if (vl < 10 || v[0] != VER)
+		return STORE_ECORRUPT;
+	char *o = buf, *oe = (char *)buf + bufsz, *s[5];
+	const uint8_t *p = v + 10, *end = v + vl;
+	for (int i = 0; i < 5; i++)
+		p = get_str(p, end, &s[i], &o, oe);
+	if (p == NULL)
+		return -E2BIG;
+	*out = (struct compliance_consent){ .brand = s[0],
+	    .campaign = *s[1] ? s[1] : NULL, .number = NULL,
+	    .time = get64(v + 2), .method = v[1], .who = s[2],
+	    .purpose = s[3], .evidence = s[4] };
+	return 0;
+}
+
 int compliance_consent_get(struct compliance *c, const char *brand,
     const char *campaign, const char *number,
     struct compliance_consent *out, void *buf, size_t bufsz)
@@ -1023,19 +1042,102 @@ int compliance_consent_get(struct compliance *c, const char *brand,
 	int rc = kv_read(c, key, kl, v, sizeof(v), &vl);
 	if (rc <= 0)
 		return rc;
-	if (vl < 10 || v[0] != VER)
-		return STORE_ECORRUPT;
-	char *o = buf, *oe = (char *)buf + bufsz, *s[5];
-	const uint8_t *p = v + 10, *end = v + vl;
-	for (int i = 0; i < 5; i++)
-		p = get_str(p, end, &s[i], &o, oe);
-	if (p == NULL)
-		return -E2BIG;
-	*out = (struct compliance_consent){ .brand = s[0],
-	    .campaign = *s[1] ? s[1] : NULL, .number = num_norm(number),
-	    .time = get64(v + 2), .method = v[1], .who = s[2],
-	    .purpose = s[3], .evidence = s[4] };
-	return 1;
+	rc = consent_decode(v, vl, out, buf, bufsz);
+	out->number = num_norm(number);
+	return rc < 0 ? rc : 1;
+}
+
+struct optout_walk {
+	compliance_optout_cb *cb;
+	void *arg;
+	int stop;
+};
+
+static int optout_entry(const void *key, size_t klen, const void *val,
+    size_t vlen, void *arg)
+{
+	struct optout_walk *w = arg;
+	struct numrec r;
+	char number[KEY_MAX], brand[256];
+	if (klen < 3 || klen - 2 >= sizeof(number) ||
+	    numrec_parse(val, vlen, &r) < 0)
+		return 0;	/* a bad record does not hide the rest */
+	memcpy(number, (const uint8_t *)key + 2, klen - 2);
+	number[klen - 2] = '\0';
+	if ((r.flags & 1) && (w->stop = w->cb(number, NULL, r.gtime, w->arg)))
+		return 1;
+	size_t off = 0;
+	for (unsigned i = 0; i < r.nb; i++) {
+		uint8_t l = r.brands[off + 8];
+		memcpy(brand, r.brands + off + 9, l);
+		brand[l] = '\0';
+		if ((w->stop = w->cb(number, brand, get64(r.brands + off), w->arg)))
+			return 1;
+		off += 9 + l;
+	}
+	return 0;
+}
+
+int compliance_optouts_scan(struct compliance *c, const char *after,
+    compliance_optout_cb *cb, void *arg)
+{
+	uint8_t from[KEY_MAX];
+	size_t fl = after && *after ? mkkey(from, 'n', num_norm(after), NULL) : 0;
+	struct optout_walk w = { cb, arg, 0 };
+	if (after && *after && fl == 0)
+		return -EINVAL;
+	return store_kv_scan(c->st, "n", 2, from, fl, optout_entry, &w);
+}
+
+struct consent_walk {
+	compliance_consent_cb *cb;
+	void *arg;
+	int stopped;
+};
+
+static int consent_entry(const void *key, size_t klen, const void *val,
+    size_t vlen, void *arg)
+{
+	struct consent_walk *w = arg;
+	const uint8_t *k = key, *nul = NULL;
+	char buf[VAL_MAX], number[KEY_MAX], cursor[2 * KEY_MAX + 1];
+	struct compliance_consent rec;
+	for (size_t i = 2; i < klen; i++)
+		if (k[i] == 0)
+			nul = k + i;
+	if (!nul || (size_t)(k + klen - nul) >= sizeof(number) ||
+	    consent_decode(val, vlen, &rec, buf, sizeof(buf)) < 0)
+		return 0;
+	memcpy(number, nul + 1, (size_t)(k + klen - nul - 1));
+	number[k + klen - nul - 1] = '\0';
+	rec.number = number;
+	for (size_t i = 0; i < klen; i++)
+		snprintf(cursor + 2 * i, 3, "%02x", k[i]);
+	return w->stopped = w->cb(&rec, cursor, w->arg);
+}
+
+int compliance_consents_scan(struct compliance *c, const char *after,
+    compliance_consent_cb *cb, void *arg)
+{
+	struct consent_walk w = { cb, arg, 0 };
+	uint8_t from[KEY_MAX];
+	size_t fl = after ? strlen(after) / 2 : 0;
+	if (after && (strlen(after) % 2 || fl < 3 || fl > KEY_MAX ||
+	    (after[0] != '6' && after[0] != '4') || after[1] != '3'))
+		return -EINVAL; /* cursors start with "63" (c) or "43" (C) */
+	for (size_t i = 0; i < fl; i++) {
+		unsigned v;
+		if (sscanf(after + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		from[i] = (uint8_t)v;
+	}
+	int rc = 0;
+	if (!after || from[0] == 'c')
+		rc = store_kv_scan(c->st, "c", 2, from, fl, consent_entry, &w);
+	if (rc < 0 || w.stopped)
+		return rc;
+	return store_kv_scan(c->st, "C", 2, from, after && from[0] == 'C' ? fl : 0,
+	    consent_entry, &w);
 }
 
 int compliance_set_line_type(struct compliance *c, const char *number,

@@ -137,6 +137,24 @@ int compliance_consent_get(struct compliance *c, const char *brand,
     const char *campaign, const char *number,
     struct compliance_consent *out, void *buf, size_t bufsz);
 
+/* ---- listing (an operator's view, straight from the store: writes of
+ * this instance not yet committed are not seen) ---- */
+
+/* Each opt-out: brand NULL for a global one; time in UTC seconds.
+ * Numbers in key order, from the one after `after` (NULL: the first);
+ * stops when cb returns != 0. */
+typedef int compliance_optout_cb(const char *number, const char *brand,
+    int64_t time, void *arg);
+int compliance_optouts_scan(struct compliance *c, const char *after,
+    compliance_optout_cb *cb, void *arg);
+/* Each consent record (brand-wide first, then per campaign), from the
+ * one after the cursor `after` (NULL: the first); cb gets each record's
+ * cursor (hex, for paging).  -EINVAL for a cursor that is not one. */
+typedef int compliance_consent_cb(const struct compliance_consent *r,
+    const char *cursor, void *arg);
+int compliance_consents_scan(struct compliance *c, const char *after,
+    compliance_consent_cb *cb, void *arg);
+
 int compliance_set_line_type(struct compliance *c, const char *number,
     enum policy_line type);
 

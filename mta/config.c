@@ -1468,6 +1468,7 @@ static int parse_admin(struct ctx *c, yaml_node_t *n, void *obj)
 
 	if (parse_map(c, n, a, admin_fields, NFIELDS(admin_fields), vals) < 0)
 		return -1;
+	a->enabled = true;
 	if (a->token && a->token_file)
 		return fail(c, vals[2], "give either token or token_file, not both");
 	if (a->token_file) {

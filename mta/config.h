@@ -203,6 +203,7 @@ struct config_route {
 };
 
 struct config_admin {
+	bool enabled;                   /* the admin: section was present */
 	struct config_addr address;
 	char *token;                    /* NULL = no auth (loopback only) */
 	char *token_file;

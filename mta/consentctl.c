@@ -14,20 +14,19 @@
  * ("a, b" and "" for a quote).  Bad rows are reported with their line
  * number and skipped; the others are stored.
  */
-#include <ctype.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mta/compliance.h"
+#include "mta/importrow.h"
 #include "mta/relay.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
 #define BATCH 1000
-#define FIELDS 8
-#define LINE_MAX_LEN 4096
+#define LINE_MAX_LEN IMPORT_LINE_MAX
 
 struct importer {
 	struct store *st;
@@ -37,76 +36,6 @@ struct importer {
 	unsigned pending;
 	int sync_tag, synced;
 };
-
-/* Splits a CSV line in place; returns the number of fields or -1. */
-static int split_csv(char *line, char **f, int max)
-{
-	int n = 0;
-	char *r = line, *w = line;
-	while (n < max) {
-		f[n++] = w;
-		if (*r == '"') {
-			for (r++;; r++) {
-				if (*r == '\0')
-					return -1; /* unterminated quote */
-				if (*r == '"' && r[1] == '"')
-					*w++ = *r++;
-				else if (*r == '"')
-					break;
-				else
-					*w++ = *r;
-			}
-			r++;
-		} else {
-			while (*r && *r != ',')
-				*w++ = *r++;
-		}
-		if (*r == '\0') {
-			*w = '\0';
-			return n;
-		}
-		if (*r != ',')
-			return -1;
-		*w++ = '\0';
-		r++;
-	}
-	return -1; /* too many fields */
-}
-
-static int nanp(const char *s, char *out)
-{
-	if (*s == '+')
-		s++;
-	if (strlen(s) != 11 || s[0] != '1' || s[1] < '2' || s[4] < '2')
-		return 0;
-	for (int i = 0; i < 11; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	memcpy(out, s, 12);
-	return 1;
-}
-
-static int method_of(const char *s, enum compliance_method *m)
-{
-	static const char *const names[] = { "web_form", "keyword", "paper", "api" };
-	for (int i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*m = (enum compliance_method)i;
-			return 1;
-		}
-	return 0;
-}
-
-/* Any campaign of the policy names this brand. */
-static int brand_known(const struct policy *p, const char *brand)
-{
-	const char *id;
-	struct policy_limits lim;
-	for (unsigned i = 0; (id = policy_campaign_id(p, i)); i++)
-		if (policy_campaign_limits(p, id, &lim) == 0 && strcmp(lim.brand, brand) == 0)
-			return 1;
-	return 0;
-}
 
 static void bad(struct importer *im, const char *why, const char *what)
 {
@@ -142,40 +71,13 @@ static int flush_batch(struct importer *im)
 
 static void import_row(struct importer *im, char *line, int64_t now)
 {
-	char *f[FIELDS], number[12];
-	enum compliance_method method;
-	int n = split_csv(line, f, FIELDS);
-	if (n != FIELDS) {
-		bad(im, n < 0 ? "bad quoting or too many fields" : "expected 8 fields: "
-		    "number,brand,campaign,method,time,who,purpose,evidence", NULL);
+	char number[12];
+	struct compliance_consent rec;
+	struct import_error e;
+	if (consent_row_parse(im->p, line, now, &rec, number, &e) < 0) {
+		bad(im, e.why, e.what);
 		return;
 	}
-	if (!nanp(f[0], number)) {
-		bad(im, "not a NANP number:", f[0]);
-		return;
-	}
-	if (!brand_known(im->p, f[1])) {
-		bad(im, "no such brand in the policy:", f[1]);
-		return;
-	}
-	struct policy_limits lim;
-	if (f[2][0] && (policy_campaign_limits(im->p, f[2], &lim) != 0 || strcmp(lim.brand, f[1]))) {
-		bad(im, "not a campaign of this brand:", f[2]);
-		return;
-	}
-	if (!method_of(f[3], &method)) {
-		bad(im, "method must be web_form, keyword, paper or api, not", f[3]);
-		return;
-	}
-	char *end;
-	long long t = f[4][0] ? strtoll(f[4], &end, 10) : now;
-	if (f[4][0] && (*end || t <= 0 || t > now + 86400)) {
-		bad(im, "time must be Unix seconds, not in the future:", f[4]);
-		return;
-	}
-	struct compliance_consent rec = { .brand = f[1], .campaign = f[2][0] ? f[2] : NULL,
-		.number = number, .time = t, .method = method, .who = f[5], .purpose = f[6],
-		.evidence = f[7] };
 	if (compliance_consent_add(im->c, &rec) < 0) {
 		bad(im, "the store refused the record", NULL);
 		return;
@@ -217,9 +119,7 @@ int consentctl_import(const struct config *cfg, const struct policy *p, const ch
 				;
 			continue;
 		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || (im.line == 1 && strncmp(line, "number,", 7) == 0))
+		if (import_line_skip(line, im.line))
 			continue;
 		import_row(&im, line, now);
 	}

@@ -92,6 +92,9 @@ static void on_completion(const struct store_completion *sc, void *arg)
 	case PENDING_RECEIPT_IN:
 		dispatch_completion(r, sc);
 		break;
+	case PENDING_ADMIN:
+		admin_completion(r, sc);
+		break;
 	default:
 		pending_put(p);
 		break;
@@ -298,7 +301,7 @@ static int start(struct relay *r)
 			return -1;
 	}
 	if (secure_init(r) != 0 || dispatch_init(r) != 0 || upstream_listen(r) != 0 ||
-	    carrier_start(r) != 0)
+	    carrier_start(r) != 0 || admin_start(r) != 0)
 		return -1;
 	r->health_ev = event_new(r->base, -1, EV_PERSIST, health_cb, r);
 	struct timeval health_every = { health_interval_s(), 0 };
@@ -325,6 +328,7 @@ static void stop(struct relay *r)
 	 * still exist (nothing was acknowledged for them). */
 	hooks_free(r->hooks);
 	r->hooks = NULL;
+	admin_stop(r);
 	for (uint32_t i = 0; i < r->conns_cap; i++) {
 		struct conn *c = r->conns[i];
 		if (c)

@@ -133,22 +133,6 @@ static int change(const struct config *cfg, struct store *st, struct compliance 
 	return 0;
 }
 
-struct store *opctl_store_attach(const struct config *cfg, size_t max_batch, const char *what)
-{
-	struct store_config sc = {
-		.path = cfg->store.path, .map_size = (size_t)cfg->store.map_size,
-		.node_id = (unsigned)cfg->node_id, .max_batch = max_batch, .attach = 1,
-	};
-	struct store *st = NULL;
-	int rc = store_open(&sc, &st);
-	if (rc < 0) {
-		fprintf(stderr, "smppd: %s: cannot open the store %s: %s\n", what, sc.path,
-		    store_strerror(rc));
-		return NULL;
-	}
-	return st;
-}
-
 int pausectl_main(const struct config *cfg, const struct policy *p, enum pausectl_op op,
     const char *campaign)
 {

@@ -37,6 +37,8 @@ struct ssl_ctx_st;
 struct guard;
 struct carrier_listener;
 struct metrics;
+struct admin_server;
+struct evhttp_request;
 
 enum conn_kind { CONN_UPSTREAM, CONN_CARRIER };
 
@@ -161,6 +163,7 @@ struct relay {
 	struct ssl_ctx_st **listener_tls;   /* per listener; NULL entry = plain */
 	struct guard *guard;                /* failed binds per source address */
 	struct metrics *metrics;            /* counters for GET /metrics (metrics.h) */
+	struct admin_server *admin;         /* admin HTTP API (admin.c), or NULL */
 };
 
 /* --- policy (policy_glue.c) ---------------------------------------- */
@@ -225,6 +228,10 @@ struct account_rt *account_rt_new(struct relay *r, const struct config_account *
 int relay_reload(struct relay *r);
 /* Free what reloads retired (at exit). */
 void relay_retired_free(struct relay *r);
+/* --- admin HTTP API (admin.c): listens only with an admin: section --- */
+int admin_start(struct relay *r);
+void admin_stop(struct relay *r);
+void admin_completion(struct relay *r, const struct store_completion *sc);
 
 /* --- health (health.c): carriers down, store filling, queue growing - */
 void health_check(struct relay *r);
@@ -316,6 +323,7 @@ enum pending_kind {
 	PENDING_REQUEUE,            /* a message back in its lane: wake the lane */
 	PENDING_RECEIPT_IN,         /* carrier deliver_sm: answer when committed */
 	PENDING_RECEIPT_ACK,
+	PENDING_ADMIN,              /* an admin API write: answer when committed */
 	PENDING_NONE,
 };
 
@@ -330,6 +338,8 @@ struct pending {
 	int64_t due_ms;             /* SUBMIT_ACK, MULTI: when it is due */
 	struct multi *multi;        /* MULTI */
 	struct account_rt *account; /* RECEIPT_IN: whose deliveries grew */
+	struct evhttp_request *http; /* ADMIN: the request to answer */
+	char *reply;                /* ADMIN: its answer (malloc), sent then */
 	struct pending *next_free;
 };
 

@@ -2031,3 +2031,64 @@ int store_kv_get(struct store *st, const void *key, size_t klen, void *buf,
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
+    void *arg)
+{
+	uint8_t k[8];
+	MDB_val key = val_of(k, 8), v;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	struct store_msg m;
+	int rc = read_begin(st, &txn);
+
+	if (rc < 0)
+		return rc;
+	if (after_id == UINT64_MAX) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	be64_put(k, after_id + 1);
+	rc = lmdb_rc(mdb_cursor_open(txn, st->db[DB_MESSAGES], &cur));
+	for (; rc == 0 && mdb_cursor_get(cur, &key, &v, op) == 0; op = MDB_NEXT) {
+		/* decoded in place: the record lives until the txn ends */
+		if (store_msg_decode(v.mv_data, v.mv_size, &m) < 0)
+			continue;	/* one bad record does not hide the rest */
+		if (cb(&m, arg) != 0)
+			break;
+	}
+	if (rc == 0)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int store_kv_scan(struct store *st, const void *prefix, size_t plen,
+    const void *after, size_t alen, store_kv_cb *cb, void *arg)
+{
+	MDB_val key = alen ? val_of(after, alen) : val_of(prefix, plen), v;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int rc;
+
+	if (plen == 0 || plen > STORE_STR_MAX || alen > STORE_STR_MAX)
+		return -EINVAL;
+	rc = read_begin(st, &txn);
+	if (rc < 0)
+		return rc;
+	rc = lmdb_rc(mdb_cursor_open(txn, st->db[DB_KV], &cur));
+	for (; rc == 0 && mdb_cursor_get(cur, &key, &v, op) == 0; op = MDB_NEXT) {
+		if (key.mv_size < plen || memcmp(key.mv_data, prefix, plen) != 0)
+			break;
+		if (alen && key.mv_size == alen && memcmp(key.mv_data, after, alen) == 0)
+			continue;	/* strictly after */
+		if (cb(key.mv_data, key.mv_size, v.mv_data, v.mv_size, arg) != 0)
+			break;
+	}
+	if (rc == 0)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}

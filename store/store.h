@@ -348,6 +348,25 @@ int store_audit_range(struct store *st, int64_t from_ms, int64_t to_ms,
 int store_kv_get(struct store *st, const void *key, size_t klen, void *buf,
     size_t bufsz, size_t *vlen);
 
+/*
+ * Every message with id > after_id, in id (so creation) order, decoded in
+ * place: the record is valid only during the callback.  Stops when cb
+ * returns != 0.  A scan reads one snapshot: keep callbacks short.
+ */
+typedef int store_msg_cb(const struct store_msg *m, void *arg);
+int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
+    void *arg);
+
+/*
+ * Every kv entry whose key starts with prefix, in key order, strictly
+ * after the key `after` (alen 0: from the first): a cursor for paging.
+ * Key and value are valid only during the callback.
+ */
+typedef int store_kv_cb(const void *key, size_t klen, const void *val,
+    size_t vlen, void *arg);
+int store_kv_scan(struct store *st, const void *prefix, size_t plen,
+    const void *after, size_t alen, store_kv_cb *cb, void *arg);
+
 /* Counters since open, for metrics. */
 struct store_stats {
 	uint64_t commits;	/* write transactions committed */

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 
@@ -43,6 +44,14 @@ def write(path, data, mode=0o600):
     os.chmod(path, mode)
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def localize(conf_text, tmp, cport):
     """The example with its machine-wide paths and hosts made local."""
     etc = os.path.join(tmp, "etc")
@@ -54,6 +63,7 @@ def localize(conf_text, tmp, cport):
     out = conf_text.replace("/var/lib/smppd", os.path.join(tmp, "store"))
     out = out.replace("/etc/smppd/", etc + "/")
     out = out.replace("0.0.0.0:2775", "127.0.0.1:0")
+    out = out.replace("127.0.0.1:8025", "127.0.0.1:%d" % free_port())
     out = re.sub(r"host: smsc-\w\.example\.net\n    port: \d+", "host: 127.0.0.1\n    port: %d" % cport, out)
     return out.replace("target: syslog", "target: stderr")
 
@@ -73,6 +83,49 @@ def check_status_table(text, root):
         else:
             m = re.search(r"#define POLICY_ST_\w+\s+0x0*%x" % value, sources, re.I)
             check(m is not None, "%s is a status policy/policy.h defines" % code)
+
+
+def run_operations(readme, smppd, smppsim, cfg, tmp, d, port, cp):
+    """Every line of the Operations block, against this smppd, with $ID a
+    message waiting in the queue (the carrier is stopped first)."""
+    cp.terminate()
+    cp.wait()
+    d.wait_log(r"cat=carrier event=(disconnect|unbound)")
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    r = c.submit("12025550101", "13105550101", "Your Acme code is 654321")
+    check(r.status == 0, "a 2FA message is queued while the carrier is down")
+    msg_id = r.message_id()
+    c.close()
+    with open(os.path.join(tmp, "stops.csv"), "w") as f:
+        f.write("+12025550124,Acme Bank\n12025550125,\n")
+    with open(os.path.join(tmp, "consent.csv"), "w") as f:
+        f.write("13105550102,Acme Bank,CACMEMKT,web_form,,signup form,marketing,"
+                "https://acme.example/form/1\n")
+    smppctl = os.path.abspath(os.path.join(os.path.dirname(smppd), "smppctl"))
+    ops = [b for b in blocks(readme, "sh") if "smppctl -c smppd.yaml" in b]
+    check(len(ops) == 1, "the README has an Operations block of smppctl commands")
+    lines = [ln for ln in ops[0].splitlines() if ln.strip()]
+    check(len(lines) >= 10, "it shows %d commands" % len(lines))
+    for ln in lines:
+        cmd = ln.replace("smppctl -c smppd.yaml", "%s -c %s" % (shlex.quote(smppctl), shlex.quote(cfg)), 1)
+        r = subprocess.run(["bash", "-c", cmd], cwd=tmp, capture_output=True, timeout=60,
+                           env=dict(os.environ, ID=msg_id))
+        what = ln.split("#")[0].strip()
+        check(r.returncode == 0, "README: `%s` exits 0 (%s)" % (what, r.stderr.decode().strip()[-200:]))
+        if "--json" in ln:
+            try:
+                json.loads(r.stdout.decode())
+                parsed = True
+            except ValueError:
+                parsed = all(json.loads(x) is not None for x in r.stdout.decode().splitlines() if x)
+            check(parsed, "README: `%s` prints JSON" % what)
+        if "queue --campaign CACME2FA" in ln:
+            check(msg_id in r.stdout.decode(), "the queue listing shows the queued message %s" % msg_id)
+    with open(os.path.join(tmp, "optouts.csv")) as f:
+        exported = f.read()
+    check("12025550123" in exported and "12025550124" in exported,
+          "the exported opt-outs hold the one added and the ones imported")
 
 
 def run(tmp):
@@ -120,18 +173,8 @@ def run(tmp):
     check(got.get("accepted") == 1 and (got.get("receipts") or {}).get("DELIVRD") == 1,
           "and gets its message accepted and a DELIVRD receipt: %s" % got)
 
-    smppctl = os.path.join(os.path.dirname(smppd), "smppctl")
-    ctl_lines = [ln.strip() for b in blocks(readme, "sh") for ln in b.splitlines()
-                 if ln.strip().startswith("smppctl ")]
-    for ln in ctl_lines:
-        argv = shlex.split(ln.split(" #")[0])
-        argv[0] = smppctl
-        if "-c" not in argv:
-            argv[1:1] = ["-c", cfg]
-        r = subprocess.run(argv, capture_output=True, timeout=60)
-        check(r.returncode == 0, "README: `%s` exits 0 (%s)" % (ln, r.stderr.decode().strip()[-200:]))
+    run_operations(readme, smppd, smppsim, cfg, tmp, d, port, cp)
     check(d.stop() == 0, "smppd stops cleanly")
-    cp.terminate()
 
 
 harness.main(run)

@@ -173,21 +173,26 @@ struct store *opctl_store_attach(const struct config *cfg, size_t max_batch, con
 struct lanes_out {
 	struct store *st;
 	struct json_out *j;
+	int64_t now_ms;
 	int rc;
 };
 
+/* A campaign's queue: due now (state queued, or a retry whose time came)
+ * and later (deferred by policy or waiting out a retry back-off). */
 static int lane_entry(const char *lane, void *arg)
 {
 	struct lanes_out *l = arg;
-	uint64_t n = 0;
-	int rc = store_lane_depth(l->st, lane, &n);
+	uint64_t due = 0, later = 0;
+	int rc = store_lane_depth_due(l->st, lane, l->now_ms, &due, &later);
 	if (rc < 0) {
 		l->rc = rc;
 		return 1;
 	}
 	json_obj(l->j);
 	json_kstr(l->j, "lane", lane);
-	json_kuint(l->j, "queued", n);
+	json_kuint(l->j, "queued", due + later);
+	json_kuint(l->j, "due", due);
+	json_kuint(l->j, "later", later);
 	json_obj_end(l->j);
 	return 0;
 }
@@ -212,7 +217,7 @@ int admin_status_fields(const struct admin_ctx *x, struct json_out *j)
 	state_counts(j, counts);
 	json_key(j, "queue");
 	json_arr(j);
-	struct lanes_out l = { x->st, j, 0 };
+	struct lanes_out l = { x->st, j, x->now_ms, 0 };
 	rc = store_lanes_list(x->st, lane_entry, &l);
 	json_arr_end(j);
 	if (rc < 0 || l.rc < 0)

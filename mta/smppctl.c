@@ -302,7 +302,7 @@ static void print_status(const struct json_doc *d, const struct json_node *o)
 		printf("smppd not asked (store read directly): no binds to show\n");
 	}
 	printf("\nQUEUE\n");
-	TABLE(d, json_get(d, o, "queue"), "lane", "CAMPAIGN", "queued", "QUEUED");
+	TABLE(d, json_get(d, o, "queue"), "lane", "CAMPAIGN", "queued", "QUEUED", "due", "DUE NOW", "later", "LATER");
 	printf("\nMESSAGES BY STATE\n");
 	const struct json_node *states = json_get(d, o, "states");
 	for (const struct json_node *s = json_first(d, states); s; s = json_next(d, s))

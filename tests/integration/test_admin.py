@@ -99,7 +99,9 @@ def run(tmp):
           "status: app1 is bound once")
     check(st["states"]["deferred"] + st["states"]["queued"] >= 1 and st["store"]["map_bytes"] > 0,
           "status: the waiting message and the store's size are counted")
-    check({"lane": "CACMEACCT", "queued": 1} in st["queue"], "status: CACMEACCT has one queued")
+    check({"lane": "CACMEACCT", "queued": 1, "due": 0, "later": 1} in st["queue"],
+          "status: CACMEACCT has one queued, deferred by quiet hours (later, not due now): %s"
+          % st["queue"])
     q = js("queue", "--campaign", "CACMEACCT")
     check([x["id"] for x in q["messages"]] == [held_id] and q["next"] is None,
           "queue --campaign lists exactly the held message")

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -56,6 +57,15 @@ def copy_conf(root, tmp, files=("policy.yaml", "nanp-tz.tsv", "nanp-states.tsv")
     for f in files:
         shutil.copy(os.path.join(root, "conf", f), conf)
     return conf
+
+
+def free_port():
+    """A TCP port nobody listens on now, for what a test starts later."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class Failure(Exception):

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -32,12 +31,6 @@ def pw_hash(password, salt=b"carrier-in-salt1"):
     """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
     dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
     return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def carrier(smppsim, log, *flags):
@@ -67,7 +60,7 @@ def run(tmp):
     smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
     conf = harness.copy_conf(root, tmp)
     os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(offset_to(18))  # 10:00 in LA, 13:00 in New York
-    obport, ebport = free_port(), free_port()
+    obport, ebport = harness.free_port(), harness.free_port()
     la, lb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
     # "ob" sends outbind and takes our bind_receiver (checked like any bind)
     _, porta = carrier(smppsim, la, "--password", "obpw", "--deliver-to", "127.0.0.1:%d" % obport,
@@ -156,7 +149,7 @@ def run(tmp):
 
     # SIGHUP (open connections are not subject to the block): eb removed,
     # ob's listen address moved (needs a restart), the rest as it was
-    d.carriers = [dict(d.carriers[0], listen=listen_ob.replace(str(obport), str(free_port())))]
+    d.carriers = [dict(d.carriers[0], listen=listen_ob.replace(str(obport), str(harness.free_port())))]
     d.routes = "routes:\n  - carriers: [ob]\n"
     with open(d.conf, "w") as f:
         f.write(d.yaml())

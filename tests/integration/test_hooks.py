@@ -10,7 +10,6 @@ smppsim records what reached the carrier: nothing rejected does.
 """
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -41,13 +40,6 @@ CAMPAIGNS = [
 QUIET = {"PUBLIC_SERVICE_ANNOUNCEMENT"}
 SRC = {c[0]: c[2] for c in CAMPAIGNS}
 
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def policy_yaml(conf, hooks):
@@ -128,7 +120,7 @@ def run(tmp):
              connections=1, use_cases="[CHARITY]"),
         dict(name="stuck", address=silent.address, timeout="30s", on_timeout="accept",
              use_cases="[POLLING_VOTING]"),
-        dict(name="down", address="tcp:127.0.0.1:%d" % free_tcp_port(), timeout="1s",
+        dict(name="down", address="tcp:127.0.0.1:%d" % harness.free_port(), timeout="1s",
              on_timeout="reject", use_cases="[FRAUD_ALERT]"),
         dict(name="garbage", address=garbage.address, timeout="1s", on_timeout="reject",
              use_cases="[SECURITY_ALERT]"),

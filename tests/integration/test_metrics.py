@@ -15,7 +15,6 @@ counter by counter against what was sent.
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,13 +37,6 @@ UNDELIV = ["12125550190", "12125550192"]   # receipts say UNDELIV err 1
 PERMANENT = "12125550191"                  # submit_sm_resp 0x45
 TOKEN = "metrics-test-token-0123456789"
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def scrape(port, token=TOKEN):
@@ -78,7 +70,7 @@ def run(tmp):
             "--mo-at-bind", "STOP", "--mo-src", HANDSET, "--mo-dst", TWOFA]
     cp = harness.spawn(args, stdout=subprocess.PIPE)
     cport = harness.read_port_line(cp)
-    admin = free_port()
+    admin = harness.free_port()
     d = harness.Daemon(smppd, tmp,
                        accounts=[dict(system_id="app1", allowed_campaigns="[CACME2FA]")],
                        carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd")],

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 
@@ -44,13 +43,6 @@ def write(path, data, mode=0o600):
     os.chmod(path, mode)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def localize(conf_text, tmp, cport):
     """The example with its machine-wide paths and hosts made local."""
@@ -63,7 +55,7 @@ def localize(conf_text, tmp, cport):
     out = conf_text.replace("/var/lib/smppd", os.path.join(tmp, "store"))
     out = out.replace("/etc/smppd/", etc + "/")
     out = out.replace("0.0.0.0:2775", "127.0.0.1:0")
-    out = out.replace("127.0.0.1:8025", "127.0.0.1:%d" % free_port())
+    out = out.replace("127.0.0.1:8025", "127.0.0.1:%d" % harness.free_port())
     out = re.sub(r"host: smsc-\w\.example\.net\n    port: \d+", "host: 127.0.0.1\n    port: %d" % cport, out)
     return out.replace("target: syslog", "target: stderr")
 

@@ -188,12 +188,40 @@ static int get_metrics(struct areq *a)
 	return 200;
 }
 
+/* What health.c warns about in the log, as of its last check. */
+static void status_health(struct areq *a)
+{
+	struct relay *r = a->r;
+	int64_t now_s = relay_wall_ms() / 1000;
+	int down = 0;
+	json_key(&a->j, "health");
+	json_obj(&a->j);
+	json_key(&a->j, "carriers_down");
+	json_arr(&a->j);
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {
+		const struct carrier_rt *cr = r->carriers[i];
+		if (cr->bound > 0 || !cr->down_since)
+			continue;
+		down = 1;
+		json_obj(&a->j);
+		json_kstr(&a->j, "name", cr->cfg->name);
+		json_kint(&a->j, "for_s", now_s - cr->down_since);
+		json_obj_end(&a->j);
+	}
+	json_arr_end(&a->j);
+	json_kbool(&a->j, "store_filling", r->health.store_warned);
+	json_kbool(&a->j, "queue_growing", r->health.queue_warned);
+	json_kbool(&a->j, "ok", !down && !r->health.store_warned && !r->health.queue_warned);
+	json_obj_end(&a->j);
+}
+
 static int get_status(struct areq *a)
 {
 	struct relay *r = a->r;
 	struct admin_ctx x = ctx_of(r);
 	json_obj(&a->j);
 	json_kbool(&a->j, "stopping", r->stopping);
+	status_health(a);
 	json_key(&a->j, "carriers");
 	json_arr(&a->j);
 	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++) {

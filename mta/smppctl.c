@@ -293,6 +293,18 @@ typedef void printer(const struct json_doc *d, const struct json_node *root);
 static void print_status(const struct json_doc *d, const struct json_node *o)
 {
 	const struct json_node *store = json_get(d, o, "store");
+	const struct json_node *health = json_get(d, o, "health");
+	if (health) {
+		printf("HEALTH %s", strcmp(json_text(d, health, "ok"), "true") == 0 ? "ok" : "WARN:");
+		for (const struct json_node *c = json_first(d, json_get(d, health, "carriers_down")); c;
+		    c = json_next(d, c))
+			printf(" carrier %s down for %ss;", json_text(d, c, "name"), json_text(d, c, "for_s"));
+		if (strcmp(json_text(d, health, "store_filling"), "true") == 0)
+			printf(" store above 80%% of its map;");
+		if (strcmp(json_text(d, health, "queue_growing"), "true") == 0)
+			printf(" queue growing for a minute;");
+		printf("\n\n");
+	}
 	if (json_get(d, o, "carriers")) {
 		printf("CARRIERS\n");
 		TABLE(d, json_get(d, o, "carriers"), "name", "NAME", "binds", "BOUND", "sessions", "SESSIONS");

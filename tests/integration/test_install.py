@@ -34,7 +34,7 @@ def run(tmp):
     bindir, etc = under(o["bindir"]), os.path.join(prefix, o["sysconfdir"], "smppd")
     if os.path.isabs(o["sysconfdir"]):
         etc = os.path.join(dest + o["sysconfdir"], "smppd")
-    for b in ("smppd", "smppd-passwd"):
+    for b in ("smppd", "smppd-passwd", "smppctl"):
         check(os.access(os.path.join(bindir, b), os.X_OK), "%s installed in %s" % (b, o["bindir"]))
     for f in ("smppd.yaml", "policy.yaml", "nanp-tz.tsv", "nanp-states.tsv"):
         p = os.path.join(etc, f)

@@ -403,19 +403,29 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Unbinds cr's binds as their submits are answered, all by until. */
+static void drain_until(struct relay *r, struct carrier_rt *cr, uint64_t until)
+{
+	stop_retries(cr);
+	cr->drain_until = until;
+	if (!cr->drain)
+		cr->drain = evtimer_new(r->base, drain_cb, cr);
+	if (!cr->drain)
+		cr->drain_until = 0; /* out of memory: unbind now */
+	drain_cb(-1, 0, cr);
+}
+
 void carrier_retire(struct relay *r, struct carrier_rt *cr)
 {
 	cr->removed = 1;
-	stop_retries(cr);
-	cr->drain_until = relay_mono_ms() +
-	    (cr->cfg->response_timeout_ms ? cr->cfg->response_timeout_ms : 10000);
-	cr->drain = evtimer_new(r->base, drain_cb, cr);
-	if (cr->drain) {
-		drain_cb(-1, 0, cr);
-		return;
-	}
-	cr->drain_until = 0; /* out of memory: unbind now */
-	drain_cb(-1, 0, cr);
+	drain_until(r, cr, relay_mono_ms() +
+	    (cr->cfg->response_timeout_ms ? cr->cfg->response_timeout_ms : 10000));
+}
+
+void carrier_drain_all(struct relay *r, uint64_t until)
+{
+	for (size_t i = 0; r->carriers && i < r->cfg->n_carriers; i++)
+		drain_until(r, r->carriers[i], until);
 }
 
 void carrier_stop(struct relay *r)

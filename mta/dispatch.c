@@ -451,6 +451,8 @@ static struct conn *pick_session(struct relay *r, const struct store_msg *m, uns
 static unsigned free_capacity(struct relay *r)
 {
 	unsigned room = 0;
+	if (r->stopping)
+		return 0; /* the carrier binds are draining to unbind */
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = r->carriers[i];
 		unsigned carrier_room = 0;

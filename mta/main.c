@@ -189,8 +189,15 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < r->n_listeners; i++)
 		evconnlistener_disable(r->listeners[i]);
 	carrier_stop(r);
+	/* In-flight carrier answers and unbinds get a grace period: our own
+	 * carrier binds unbind once their submits are answered (an answer lost
+	 * here would send the message again after the restart). */
+	r->stop_deadline = relay_mono_ms() + STOP_GRACE_MS;
+	carrier_drain_all(r, r->stop_deadline);
 	for (uint32_t i = 0; i < r->conns_cap; i++) {
 		struct conn *c = r->conns[i];
+		if (c && c->kind == CONN_CARRIER && !c->inbound)
+			continue;
 		if (c && !c->closed) {
 			enum smpp_state st = smpp_session_state(c->sess);
 			if (st == SMPP_ST_BOUND_TX || st == SMPP_ST_BOUND_RX || st == SMPP_ST_BOUND_TRX) {
@@ -200,8 +207,6 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			}
 		}
 	}
-	/* In-flight carrier answers and unbinds get a grace period. */
-	r->stop_deadline = relay_mono_ms() + STOP_GRACE_MS;
 	struct timeval tv = { 0, 50 * 1000 };
 	event_base_once(r->base, -1, EV_TIMEOUT, stop_cb, r, &tv);
 }

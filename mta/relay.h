@@ -291,6 +291,9 @@ void carrier_in_stop(struct relay *r);
 void carrier_in_free(struct relay *r);
 void carrier_connected(struct conn *c);
 void carrier_stop(struct relay *r);
+/* SIGTERM: every carrier's binds unbind as their submits are answered,
+ * the last by until (mono ms); nothing new is dispatched meanwhile. */
+void carrier_drain_all(struct relay *r, uint64_t until);
 void carrier_free(struct relay *r);
 void carrier_feedback(struct carrier_rt *cr, uint32_t status);
 uint32_t carrier_burst(double mps);

@@ -565,7 +565,11 @@ struct multi {
 static void multi_fail(struct multi *mu, const struct smpp_addr *a, uint32_t status)
 {
 	struct smpp_unsuccess *u = &mu->unsuccess[mu->failed];
-	snprintf(mu->addrs[mu->failed], sizeof mu->addrs[0], "%s", a->addr ? a->addr : "");
+	/* SMPP addresses are at most 20 characters: a longer one is cut */
+	const char *src = a->addr ? a->addr : "";
+	size_t n = strnlen(src, sizeof mu->addrs[0] - 1);
+	memcpy(mu->addrs[mu->failed], src, n);
+	mu->addrs[mu->failed][n] = '\0';
 	u->sme = (struct smpp_addr){ a->ton, a->npi, mu->addrs[mu->failed] };
 	u->error_status_code = status;
 	mu->failed++;

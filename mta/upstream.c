@@ -348,9 +348,13 @@ static uint32_t apply_policy(struct conn *c, struct store_msg *m, uint8_t *buf, 
 	}
 	int64_t now = relay_wall_ms() / 1000;
 	int asks_hooks = v.action != POLICY_REJECT && v.nhooks > 0;
-	/* A message the hooks still judge is audited once they have. */
-	if ((v.action != POLICY_ACCEPT || v.modified) && !asks_hooks)
-		compliance_audit_verdict(r->compliance, now, 0, &msg, &v);
+	/* A message the hooks still judge is audited once they have; one that
+	 * will be stored is audited under the id it will have. */
+	if ((v.action != POLICY_ACCEPT || v.modified) && !asks_hooks) {
+		if (v.action != POLICY_REJECT)
+			m->id = store_reserve_id(r->store);
+		compliance_audit_verdict(r->compliance, now, m->id, &msg, &v);
+	}
 	if (!asks_hooks)
 		metrics_policy(r->metrics, &v); /* a verdict the hooks judge counts once they have */
 	if (v.action == POLICY_REJECT) {
@@ -808,8 +812,11 @@ static uint32_t held_verdict(struct held *h, const struct hook_result *res)
 			    res->action == POLICY_REJECT ? "rejected" : "deferred", res->hook->name);
 		v->status = res->action == POLICY_REJECT ? POLICY_ST_HOOK : POLICY_ST_OK;
 	}
-	if (v->action != POLICY_ACCEPT || v->modified)
-		compliance_audit_verdict(r->compliance, now / 1000, 0, &msg, v);
+	if (v->action != POLICY_ACCEPT || v->modified) {
+		if (v->action != POLICY_REJECT)
+			h->m.id = store_reserve_id(r->store);
+		compliance_audit_verdict(r->compliance, now / 1000, h->m.id, &msg, v);
+	}
 	metrics_policy(r->metrics, v);
 	if (v->action == POLICY_REJECT) {
 		log_verdict(h->m.account, &h->m, v);

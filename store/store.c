@@ -1298,6 +1298,20 @@ static bool needs_id(enum store_op_kind k)
 	    k == STORE_OP_AUDIT;
 }
 
+/* A message whose id came from store_reserve_id() keeps it. */
+static uint64_t reserved_id(const struct store_op *op)
+{
+	return op->kind == STORE_OP_ENQUEUE && op->u.msg ? op->u.msg->id : 0;
+}
+
+uint64_t store_reserve_id(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+	uint64_t id = next_id(st, now_ms());
+	pthread_mutex_unlock(&st->lock);
+	return id;
+}
+
 static void free_nodes(struct node *n)
 {
 	while (n != NULL) {
@@ -1343,7 +1357,7 @@ int store_submit(struct store *st, struct store_op *ops, size_t n)
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < n; i++)
 		if (needs_id(ops[i].kind))
-			ops[i].id = next_id(st, now);
+			ops[i].id = reserved_id(&ops[i]) ? reserved_id(&ops[i]) : next_id(st, now);
 	pthread_mutex_unlock(&st->lock);
 	for (size_t i = 0; i < n; i++) {
 		int rc = make_node(st, &ops[i], now, tail);

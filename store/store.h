@@ -270,6 +270,12 @@ struct store_op {
  */
 int store_submit(struct store *st, struct store_op *ops, size_t n);
 
+/* A message id given out now, for a message enqueued later: an ENQUEUE
+ * whose u.msg->id is non-zero keeps that id (so what is written about the
+ * message before it is stored, an audit entry, can name it).  Ids are
+ * unique; one reserved and never used leaves a gap, nothing more. */
+uint64_t store_reserve_id(struct store *st);
+
 struct store_completion {
 	void *cookie;
 	enum store_op_kind kind;

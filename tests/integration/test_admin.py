@@ -124,8 +124,10 @@ def run(tmp):
     check(js("queue", "show", held_id) == h, "queue show ID is msg show ID")
     check(h["state"] in ("queued", "deferred") and h["next_attempt"] is not None,
           "msg show: the notification waits with a due time")
-    check(any("quiet" in (a["rule"] + a["reason"]) for a in h["audit"]),
-          "msg show: its history has the quiet-hours decision: %s" % h["audit"])
+    check(any("quiet" in (a["rule"] + a["reason"]) and a["message_id"] == held_id for a in h["audit"]),
+          "msg show: its history has the quiet-hours decision, under its own id: %s" % h["audit"])
+    check(all(a["message_id"] == held_id for a in h["audit"]),
+          "msg show: and nothing about other messages")
 
     # --- retry, cancel ---
     r = js("msg", "retry", held_id)

@@ -327,6 +327,19 @@ static void test_enqueue_notify(void)
 	CHECK_EQ_INT(store_get_message(st, 42, &r, buf, sizeof(buf)), -ENOENT);
 	CHECK_EQ_INT(store_state_counts(st, counts), 0);
 	CHECK_EQ_INT(counts[STORE_QUEUED], 300);
+	/* an id reserved first (for an audit entry) is the one stored */
+	uint64_t reserved = store_reserve_id(st);
+	CHECK(reserved > ops[299].id);
+	struct store_msg early = sample("lane", 0);
+	early.id = reserved;
+	uint64_t later = store_reserve_id(st);
+	CHECK(later > reserved);
+	ops[0] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &early };
+	CHECK_EQ_INT(store_submit(st, ops, 1), 0);
+	CHECK_EQ_INT(ops[0].id, reserved);
+	CHECK_EQ_INT(wait_for(st, 301), 0);
+	CHECK_EQ_INT(store_get_message(st, reserved, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.id, reserved);
 	m.state = STORE_SUBMITTED;	/* not a state a message enters with */
 	ops[0] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &m };
 	CHECK_EQ_INT(store_submit(st, ops, 1), -EINVAL);

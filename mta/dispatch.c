@@ -133,6 +133,16 @@ static int seed_lane(const char *name, void *arg)
 
 /* --- flights ---------------------------------------------------------- */
 
+/* A string into a fixed field, cut to fit: per message, where
+ * snprintf's format parsing showed in the profile. */
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static struct flight *flight_new(struct dispatch *d)
 {
 	struct flight *f = d->free_flights;
@@ -655,9 +665,9 @@ static struct flight *flight_for(struct relay *r, const struct store_msg *m)
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
 		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
 			f->account = r->accounts[i];
-	snprintf(f->lane, sizeof f->lane, "%s", m->lane);
-	snprintf(f->src, sizeof f->src, "%s", m->src_addr);
-	snprintf(f->dst, sizeof f->dst, "%s", m->dst_addr);
+	copy_field(f->lane, sizeof f->lane, m->lane);
+	copy_field(f->src, sizeof f->src, m->src_addr);
+	copy_field(f->dst, sizeof f->dst, m->dst_addr);
 	f->src_ton = m->src_ton;
 	f->src_npi = m->src_npi;
 	f->dst_ton = m->dst_ton;
@@ -1299,8 +1309,8 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 		struct flight f = { .id = m->id, .account = a, .created_ms = m->created_ms,
 			.src_ton = m->src_ton, .src_npi = m->src_npi, .dst_ton = m->dst_ton,
 			.dst_npi = m->dst_npi };
-		snprintf(f.src, sizeof f.src, "%s", m->src_addr);
-		snprintf(f.dst, sizeof f.dst, "%s", m->dst_addr);
+		copy_field(f.src, sizeof f.src, m->src_addr);
+		copy_field(f.dst, sizeof f.dst, m->dst_addr);
 		queue_receipt(r, &f, stat, err, &ops[n], buf);
 		if (ops[n].kind)
 			n++;

@@ -965,6 +965,21 @@ static enum answer answer_kind(uint32_t status)
 	}
 }
 
+/*
+ * A failed attempt goes in the audit log under the message's id, so that
+ * its history shows every attempt: the one that worked is the record's
+ * own carrier and ids.  Throttles are not attempts and are not written.
+ */
+static void audit_attempt(struct relay *r, const struct flight *f)
+{
+	char reason[160];
+	snprintf(reason, sizeof reason, "attempt %u: carrier %s answered 0x%08x (%s)",
+	    (unsigned)f->attempts + 1, f->carrier ? f->carrier->cfg->name : "-", f->error,
+	    f->kind == ANSWER_PERMANENT ? "permanent" : "temporary, retried");
+	compliance_audit(r->compliance, relay_wall_ms() / 1000, f->id,
+	    f->account ? f->account->cfg->system_id : NULL, f->lane, f->dst, "attempt", reason);
+}
+
 static void flight_done(struct relay *r, struct flight *f)
 {
 	struct dispatch *d = r->dispatch;
@@ -991,9 +1006,11 @@ static void flight_done(struct relay *r, struct flight *f)
 		}
 		return;
 	}
-	if (f->kind != ANSWER_THROTTLE)
+	if (f->kind != ANSWER_THROTTLE) {
 		relay_note_answer(r, f->account, f->lane, f->carrier, f->dst, f->error,
 		    f->kind == ANSWER_PERMANENT);
+		audit_attempt(r, f);
+	}
 	if (f->kind == ANSWER_THROTTLE)
 		requeue(r, f, THROTTLE_RETRY_MS, 0, f->error);
 	else if (f->kind == ANSWER_TEMPORARY)

@@ -30,6 +30,9 @@ TWOFA, NOTIFY, HANDSET = "12025550101", "12025550111", "12125550100"
 TOKEN = "admin-token-0123456789abcdef"
 
 
+BUSY = "13105550199"  # the carrier answers submits to it 0x64 (temporary)
+
+
 def run(tmp):
     smppd, smppctl, smppsim, root = sys.argv[1:5]
     conf = harness.copy_conf(root, tmp)
@@ -37,7 +40,7 @@ def run(tmp):
     with open(token_file, "w") as f:
         f.write(TOKEN + "\n")
     os.chmod(token_file, 0o600)
-    sim = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0",
+    sim = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--dst", BUSY + "=0x64",
                          "--log-submits", os.path.join(tmp, "submits")], stdout=subprocess.PIPE)
     cport = harness.read_port_line(sim)
     os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(offset_to(7) + 1800)  # night in the US
@@ -128,6 +131,13 @@ def run(tmp):
           "msg show: its history has the quiet-hours decision, under its own id: %s" % h["audit"])
     check(all(a["message_id"] == held_id for a in h["audit"]),
           "msg show: and nothing about other messages")
+    retried = c.submit(TWOFA, BUSY, "Your Acme code is 222222")
+    check(retried.status == 0, "a 2FA message to a number the carrier answers 0x64 is accepted")
+    rid = retried.message_id()
+    tries = harness.wait_for(lambda: [a for a in js("msg", "show", rid)["audit"]
+                                      if a["rule"] == "attempt"], 15, "a failed attempt in its history")
+    check("carrier sim answered 0x00000064" in tries[0]["reason"] and tries[0]["message_id"] == rid,
+          "msg show: each failed attempt is in the history with carrier and status: %s" % tries[0])
 
     # --- retry, cancel ---
     r = js("msg", "retry", held_id)

@@ -342,6 +342,7 @@ static void stop(struct relay *r)
 	for (size_t i = 0; i < r->n_listeners; i++)
 		evconnlistener_free(r->listeners[i]);
 	free(r->listeners);
+	upstream_stop(r);
 	carrier_stop(r);
 	dispatch_free(r);
 	if (r->store) {

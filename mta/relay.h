@@ -53,6 +53,8 @@ struct account_rt {
 	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
 	unsigned receipts_inflight;
 	int receipt_rescan;         /* an ack failed: walk from the start */
+	int push_wanted;            /* on r->push_list (upstream.c) */
+	struct account_rt *push_next;
 	struct thr_gcra ingress;    /* cfg->ingress_rate over all sessions */
 	unsigned metrics_slot;      /* its counts in r->metrics (by system_id) */
 };
@@ -129,6 +131,8 @@ struct relay {
 	struct event *health_ev;
 	struct relay_health health;
 	struct event *dispatch_ev;
+	struct event *push_ev;      /* sends stored receipts, once per loop turn */
+	struct account_rt *push_list;       /* accounts with receipts to look for */
 	struct event *sig_ev[3];
 	struct evconnlistener **listeners;
 	size_t n_listeners;
@@ -265,6 +269,7 @@ void conn_close(struct conn *c);
 void upstream_event(struct conn *c, const struct smpp_event *ev);
 void upstream_closed(struct conn *c);
 int upstream_listen(struct relay *r);
+void upstream_stop(struct relay *r);
 void upstream_completion(struct relay *r, const struct store_completion *sc);
 void upstream_push_receipts(struct relay *r, struct account_rt *a);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "mta/log.h"
@@ -1003,7 +1004,7 @@ static int send_delivery(struct conn *c, uint64_t seq, const uint8_t *data, size
 	return rc == 0 ? 0 : -1;
 }
 
-void upstream_push_receipts(struct relay *r, struct account_rt *a)
+static void push_receipts_now(struct relay *r, struct account_rt *a)
 {
 	if (!a->receivers)
 		return;
@@ -1036,6 +1037,40 @@ void upstream_push_receipts(struct relay *r, struct account_rt *a)
 			conn_request_sent(c);
 		}
 	}
+}
+
+/*
+ * Receipts are looked for once per loop turn and account, not once per
+ * event that may have made one: a batch of commits or of deliver_sm_resps
+ * read together used to cost a store read each, most of them finding
+ * nothing the first had not already sent.
+ */
+static void push_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	while (r->push_list) {
+		struct account_rt *a = r->push_list;
+		r->push_list = a->push_next;
+		a->push_next = NULL;
+		a->push_wanted = 0;
+		push_receipts_now(r, a);
+	}
+}
+
+void upstream_push_receipts(struct relay *r, struct account_rt *a)
+{
+	if (!a->receivers || a->push_wanted)
+		return;
+	if (!r->push_ev) {
+		push_receipts_now(r, a);
+		return;
+	}
+	a->push_wanted = 1;
+	a->push_next = r->push_list;
+	r->push_list = a;
+	event_active(r->push_ev, EV_TIMEOUT, 0);
 }
 
 static void receipt_answered(struct conn *c, const struct smpp_event *ev)
@@ -1204,8 +1239,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	log_debug("upstream", "event=connect peer=%s", peer);
 }
 
+void upstream_stop(struct relay *r)
+{
+	if (r->push_ev)
+		event_free(r->push_ev);
+	r->push_ev = NULL;
+	r->push_list = NULL;
+}
+
 int upstream_listen(struct relay *r)
 {
+	r->push_ev = event_new(r->base, -1, 0, push_cb, r);
+	if (!r->push_ev)
+		return -1;
 	r->listeners = calloc(r->cfg->n_listeners, sizeof *r->listeners);
 	if (!r->listeners && r->cfg->n_listeners)
 		return -1;

@@ -109,6 +109,10 @@ struct store {
 	 * thread reads, nobody locks */
 	_Atomic uint64_t commit_counts[STORE_COMMIT_BUCKETS + 1];
 	_Atomic uint64_t commit_sum_ns;
+	/* one reset read-only transaction kept for the next reader: renewing
+	 * it keeps its reader slot, where mdb_txn_begin allocates and takes
+	 * the reader table's lock each time (several reads per message) */
+	MDB_txn *_Atomic idle_read;
 
 	pthread_mutex_t claim_lock;
 	struct idset claimed;
@@ -1632,6 +1636,8 @@ void store_close(struct store *st)
 	if (st->writer_started)
 		pthread_join(st->writer, NULL);
 	free_nodes(st->head);
+	if (st->idle_read != NULL)
+		mdb_txn_abort(st->idle_read);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->efd >= 0)
@@ -1649,7 +1655,27 @@ void store_close(struct store *st)
 
 static int read_begin(struct store *st, MDB_txn **txn)
 {
+	MDB_txn *idle = atomic_exchange(&st->idle_read, NULL);
+
+	if (idle != NULL) {
+		if (mdb_txn_renew(idle) == MDB_SUCCESS) {
+			*txn = idle;
+			return 0;
+		}
+		mdb_txn_abort(idle);
+	}
 	return lmdb_rc(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
+}
+
+/* Ends a read: the transaction is kept for the next one unless another
+ * reader already left one there. */
+static void read_end(struct store *st, MDB_txn *txn)
+{
+	MDB_txn *expected = NULL;
+
+	mdb_txn_reset(txn);
+	if (!atomic_compare_exchange_strong(&st->idle_read, &expected, txn))
+		mdb_txn_abort(txn);
 }
 
 /* Copies a record into buf and decodes it there. */
@@ -1676,7 +1702,7 @@ int store_get_message(struct store *st, uint64_t id, struct store_msg *out,
 	rc = lmdb_rc(mdb_get(txn, st->db[DB_MESSAGES], &key, &v));
 	if (rc == 0)
 		rc = copy_msg(&v, out, buf, bufsz);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -1780,7 +1806,7 @@ int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
 	rc = read_begin(st, &c.txn);
 	if (rc == 0) {
 		rc = claim_walk(&c, lane);
-		mdb_txn_abort(c.txn);
+		read_end(st, c.txn);
 	}
 	if (rc == 0 && c.n > 0)
 		rc = claim_commit(st, out, c.n);
@@ -1818,7 +1844,7 @@ int store_lanes_list(struct store *st, store_lane_cb *cb, void *arg)
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -1863,7 +1889,7 @@ int store_lane_depth_due(struct store *st, const char *lane, int64_t now_ms,
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -1880,7 +1906,7 @@ int store_state_counts(struct store *st, uint64_t counts[STORE_STATE_COUNT])
 	if (rc == 0 && v.mv_size == 8 * STORE_STATE_COUNT)
 		for (int i = 0; i < STORE_STATE_COUNT; i++)
 			counts[i] = le64_get((uint8_t *)v.mv_data + 8 * i);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc == MDB_NOTFOUND ? 0 : lmdb_rc(rc);
 }
 
@@ -1907,7 +1933,7 @@ int store_lookup_carrier_id(struct store *st, const char *carrier,
 		if (part != NULL)
 			*part = ((uint8_t *)v.mv_data)[8];
 	}
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -1941,7 +1967,7 @@ int store_receipts_list(struct store *st, const char *account,
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -1965,7 +1991,7 @@ int store_counter_get(struct store *st, const char *name, int64_t window,
 		*value = (int64_t)le64_get(v.mv_data);
 	else if (rc == 0)
 		rc = STORE_ECORRUPT;
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -2018,7 +2044,7 @@ int store_audit_range(struct store *st, int64_t from_ms, int64_t to_ms,
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -2042,7 +2068,7 @@ int store_kv_get(struct store *st, const void *key, size_t klen, void *buf,
 		else
 			memcpy(buf, v.mv_data, v.mv_size);
 	}
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -2060,7 +2086,7 @@ int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
 	if (rc < 0)
 		return rc;
 	if (after_id == UINT64_MAX) {
-		mdb_txn_abort(txn);
+		read_end(st, txn);
 		return 0;
 	}
 	be64_put(k, after_id + 1);
@@ -2074,7 +2100,7 @@ int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }
 
@@ -2103,6 +2129,6 @@ int store_kv_scan(struct store *st, const void *prefix, size_t plen,
 	}
 	if (rc == 0)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(st, txn);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * Delivery receipts: text variants seen from real SMSCs, format round
  * trips, TLV merging and message id keys.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "smpp/receipt.h"
@@ -316,6 +317,39 @@ static void test_format(void)
 	parse("id:1 stat:FAILED err:X12", &r);
 	smpp_receipt_format(&r, buf, sizeof buf);
 	CHECK(strstr(buf, "stat:FAILED err:X12 ") != NULL);
+}
+
+/* The numbers are formatted by hand: they must read as printf's %03d and
+ * %02d would, wide values, negative ones and zero included. */
+static void test_format_numbers(void)
+{
+	static const int vals[] = { 0, 1, 9, 10, 99, 100, 999, 1000, 123456,
+		-1, -42, INT_MAX, INT_MIN };
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct smpp_receipt r;
+		char buf[256], want[256];
+		int v = vals[i];
+		smpp_receipt_init(&r);
+		strcpy(r.id, "7");
+		r.sub = v;
+		r.dlvrd = v;
+		r.err = v;
+		r.stat = SMPP_STAT_DELIVRD;
+		r.done_date = (struct smpp_receipt_time){ .valid = 1, .year = v,
+			.month = v, .day = v, .hour = v, .minute = v };
+		int n = smpp_receipt_format(&r, buf, sizeof buf);
+		int w = v >= 0 ? v : 0;
+		if (v >= 0)
+			snprintf(want, sizeof want, "id:7 sub:%03d dlvrd:%03d submit date:0000000000 "
+			    "done date:%02d%02d%02d%02d%02d stat:DELIVRD err:%03d text:", w, w,
+			    v % 100, v, v, v, v, v);
+		else
+			snprintf(want, sizeof want, "id:7 sub:%03d dlvrd:%03d submit date:0000000000 "
+			    "done date:%02d%02d%02d%02d%02d stat:DELIVRD err:%s text:", w, w,
+			    v % 100, v, v, v, v, "000");
+		CHECK_EQ_STR(buf, want);
+		CHECK_EQ_INT(n, strlen(want));
+	}
 }
 
 static void test_format_cap(void)
@@ -709,6 +743,7 @@ int main(void)
 	RUN(test_id_lengths);
 	RUN(test_raw_buffers);
 	RUN(test_format);
+	RUN(test_format_numbers);
 	RUN(test_format_cap);
 	RUN(test_round_trip);
 	RUN(test_stat_state);

@@ -78,8 +78,17 @@ struct node {
 	enum store_state state;
 	uint32_t error;
 	int no_attempt;
+	bool pooled;	/* NODE_POOLED bytes from st->pool, not malloc */
 	uint8_t data[];
 };
+
+/*
+ * Operations are allocated on the loop's thread and freed on the writer's,
+ * several per message: the common sizes come back to a pool instead of
+ * going through malloc's cross-thread free each time.
+ */
+#define NODE_POOLED 512
+#define NODE_POOL_MAX 8192
 
 /* Open-addressing set of claimed ids not yet committed as SUBMITTING. */
 struct idset {
@@ -116,6 +125,10 @@ struct store {
 
 	pthread_mutex_t claim_lock;
 	struct idset claimed;
+
+	pthread_mutex_t pool_lock;
+	struct node *pool;	/* free NODE_POOLED nodes, linked by next */
+	size_t pool_n;
 
 	pthread_t writer;
 	bool writer_started;
@@ -1006,6 +1019,47 @@ static void post_completions(struct store *st, struct node **b, size_t n)
 	}
 }
 
+/* Frees a chain: pooled nodes go back to the pool in one locked splice,
+ * as many as it has room for. */
+static void free_nodes(struct store *st, struct node *n)
+{
+	struct node *keep = NULL;
+
+	while (n != NULL) {
+		struct node *next = n->next;
+
+		if (n->pooled) {
+			n->next = keep;
+			keep = n;
+		} else {
+			free(n);
+		}
+		n = next;
+	}
+	pthread_mutex_lock(&st->pool_lock);
+	while (keep != NULL && st->pool_n < NODE_POOL_MAX) {
+		struct node *next = keep->next;
+
+		keep->next = st->pool;
+		st->pool = keep;
+		st->pool_n++;
+		keep = next;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	while (keep != NULL) {
+		struct node *next = keep->next;
+
+		free(keep);
+		keep = next;
+	}
+}
+
+static void free_node(struct store *st, struct node *n)
+{
+	n->next = NULL;
+	free_nodes(st, n);
+}
+
 /* Committed claims are now visible as absent from the queue. */
 static void release_claims(struct store *st, struct node **b, size_t n)
 {
@@ -1025,20 +1079,41 @@ static void *writer_main(void *arg)
 		run_batch(st, st->batch, n);
 		post_completions(st, st->batch, n);
 		release_claims(st, st->batch, n);
-		for (size_t i = 0; i < n; i++)
-			free(st->batch[i]);
+		for (size_t i = 0; i + 1 < n; i++)
+			st->batch[i]->next = st->batch[i + 1];
+		st->batch[n - 1]->next = NULL;
+		free_nodes(st, st->batch[0]);
 	}
 	return NULL;
 }
 
 /* ---- submitting ---- */
 
-static struct node *node_new(int kind, const struct store_op *op, size_t extra)
+static struct node *pool_take(struct store *st)
 {
-	struct node *n = calloc(1, sizeof(*n) + extra);
+	struct node *n;
+
+	pthread_mutex_lock(&st->pool_lock);
+	n = st->pool;
+	if (n != NULL) {
+		st->pool = n->next;
+		st->pool_n--;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	return n != NULL ? n : malloc(NODE_POOLED);
+}
+
+
+static struct node *node_new(struct store *st, int kind, const struct store_op *op, size_t extra)
+{
+	size_t size = sizeof(struct node) + extra;
+	bool pooled = size <= NODE_POOLED;
+	struct node *n = pooled ? pool_take(st) : malloc(size);
 
 	if (n == NULL)
 		return NULL;
+	memset(n, 0, size);
+	n->pooled = pooled;
 	n->kind = kind;
 	if (op != NULL) {
 		n->cookie = op->cookie;
@@ -1081,7 +1156,7 @@ static int make_enqueue(struct store *st, struct store_op *op, int64_t now,
 	rc = store_msg_encode(&m, rec, sizeof(rec), &len);
 	if (rc < 0)
 		return rc;
-	n = node_new(STORE_OP_ENQUEUE, op, len + (m.lane ? strlen(m.lane) : 0) + 1);
+	n = node_new(st, STORE_OP_ENQUEUE, op, len + (m.lane ? strlen(m.lane) : 0) + 1);
 	if (n == NULL)
 		return -ENOMEM;
 	memcpy(n->data, rec, len);
@@ -1108,7 +1183,7 @@ static int cids_size(const struct store_op *op, size_t *size)
 	return *size > STORE_CARRIER_IDS_MAX ? -E2BIG : 0;
 }
 
-static int make_mark(struct store_op *op, struct node **out)
+static int make_mark(struct store *st, struct store_op *op, struct node **out)
 {
 	enum store_state to = op->u.mark.state;
 	size_t cids;
@@ -1121,7 +1196,7 @@ static int make_mark(struct store_op *op, struct node **out)
 	if ((unsigned)to >= STORE_STATE_COUNT || to == STORE_SUBMITTING ||
 	    to == STORE_CANCELLED || !str_ok(op->u.mark.carrier))
 		return -EINVAL;
-	n = node_new(STORE_OP_MARK, op, cids + STORE_STR_MAX + 1);
+	n = node_new(st, STORE_OP_MARK, op, cids + STORE_STR_MAX + 1);
 	if (n == NULL)
 		return -ENOMEM;
 	p = n->data;
@@ -1139,7 +1214,7 @@ static int make_mark(struct store_op *op, struct node **out)
 	return 0;
 }
 
-static int make_receipt(struct store_op *op, struct node **out)
+static int make_receipt(struct store *st, struct store_op *op, struct node **out)
 {
 	const char *acct = op->u.receipt.account;
 	size_t len = op->kind == STORE_OP_RECEIPT_ADD ? op->u.receipt.len : 0;
@@ -1149,7 +1224,7 @@ static int make_receipt(struct store_op *op, struct node **out)
 	if (acct == NULL || !str_ok(acct) || len > STORE_MSG_MAX ||
 	    (len > 0 && op->u.receipt.data == NULL))
 		return -EINVAL;
-	n = node_new(op->kind, op, strlen(acct) + 1 + len);
+	n = node_new(st, op->kind, op, strlen(acct) + 1 + len);
 	if (n == NULL)
 		return -ENOMEM;
 	p = n->data;
@@ -1162,7 +1237,7 @@ static int make_receipt(struct store_op *op, struct node **out)
 	return 0;
 }
 
-static int make_counter(struct store_op *op, struct node **out)
+static int make_counter(struct store *st, struct store_op *op, struct node **out)
 {
 	const char *name = op->u.counter.name;
 	struct node *n;
@@ -1170,7 +1245,7 @@ static int make_counter(struct store_op *op, struct node **out)
 
 	if (name == NULL || !str_ok(name))
 		return -EINVAL;
-	n = node_new(op->kind, op, strlen(name) + 1);
+	n = node_new(st, op->kind, op, strlen(name) + 1);
 	if (n == NULL)
 		return -ENOMEM;
 	p = n->data;
@@ -1182,7 +1257,7 @@ static int make_counter(struct store_op *op, struct node **out)
 }
 
 /* Audit value: le64 msg_id, then 5 x (le16 length, bytes, NUL). */
-static int make_audit(struct store_op *op, int64_t now, struct node **out)
+static int make_audit(struct store *st, struct store_op *op, int64_t now, struct node **out)
 {
 	const struct store_audit *a = op->u.audit;
 	const char *f[5] = { a->account, a->campaign, a->recipient, a->rule,
@@ -1196,7 +1271,7 @@ static int make_audit(struct store_op *op, int64_t now, struct node **out)
 			return -EINVAL;
 		size += 3 + (f[i] ? strlen(f[i]) : 0);
 	}
-	n = node_new(op->kind, op, size);
+	n = node_new(st, op->kind, op, size);
 	if (n == NULL)
 		return -ENOMEM;
 	p = n->data;
@@ -1214,7 +1289,7 @@ static int make_audit(struct store_op *op, int64_t now, struct node **out)
 	return 0;
 }
 
-static int make_kv(struct store_op *op, struct node **out)
+static int make_kv(struct store *st, struct store_op *op, struct node **out)
 {
 	size_t kl = op->u.kv.klen;
 	size_t vl = op->kind == STORE_OP_KV_PUT ? op->u.kv.vlen : 0;
@@ -1223,7 +1298,7 @@ static int make_kv(struct store_op *op, struct node **out)
 	if (kl == 0 || kl > STORE_STR_MAX || op->u.kv.key == NULL ||
 	    vl > STORE_MSG_MAX || (vl > 0 && op->u.kv.val == NULL))
 		return -EINVAL;
-	n = node_new(op->kind, op, kl + vl);
+	n = node_new(st, op->kind, op, kl + vl);
 	if (n == NULL)
 		return -ENOMEM;
 	memcpy(n->data, op->u.kv.key, kl);
@@ -1237,14 +1312,14 @@ static int make_kv(struct store_op *op, struct node **out)
 	return 0;
 }
 
-static int make_replace(struct store_op *op, struct node **out)
+static int make_replace(struct store *st, struct store_op *op, struct node **out)
 {
 	size_t len = op->u.replace.body_len;
 	struct node *n;
 
 	if (len > STORE_BODY_MAX || (len > 0 && op->u.replace.body == NULL))
 		return -EINVAL;
-	n = node_new(op->kind, op, len);
+	n = node_new(st, op->kind, op, len);
 	if (n == NULL)
 		return -ENOMEM;
 	if (len)
@@ -1257,9 +1332,9 @@ static int make_replace(struct store_op *op, struct node **out)
 	return 0;
 }
 
-static int make_simple(struct store_op *op, struct node **out)
+static int make_simple(struct store *st, struct store_op *op, struct node **out)
 {
-	struct node *n = node_new(op->kind, op, 0);
+	struct node *n = node_new(st, op->kind, op, 0);
 
 	if (n == NULL)
 		return -ENOMEM;
@@ -1267,7 +1342,7 @@ static int make_simple(struct store_op *op, struct node **out)
 	n->count = op->u.purge.max;
 	if ((op->kind == STORE_OP_PURGE || op->kind == STORE_OP_AUDIT_PURGE) &&
 	    n->count == 0) {
-		free(n);
+		free_node(st, n);
 		return -EINVAL;
 	}
 	*out = n;
@@ -1280,18 +1355,18 @@ static int make_node(struct store *st, struct store_op *op, int64_t now,
 	switch (op->kind) {
 	case STORE_OP_ENQUEUE:
 		return op->u.msg ? make_enqueue(st, op, now, out) : -EINVAL;
-	case STORE_OP_MARK: return make_mark(op, out);
+	case STORE_OP_MARK: return make_mark(st, op, out);
 	case STORE_OP_RECEIPT_ADD:
-	case STORE_OP_RECEIPT_ACK: return make_receipt(op, out);
-	case STORE_OP_COUNTER_ADD: return make_counter(op, out);
+	case STORE_OP_RECEIPT_ACK: return make_receipt(st, op, out);
+	case STORE_OP_COUNTER_ADD: return make_counter(st, op, out);
 	case STORE_OP_AUDIT:
-		return op->u.audit ? make_audit(op, now, out) : -EINVAL;
+		return op->u.audit ? make_audit(st, op, now, out) : -EINVAL;
 	case STORE_OP_KV_PUT:
-	case STORE_OP_KV_DEL: return make_kv(op, out);
-	case STORE_OP_REPLACE: return make_replace(op, out);
+	case STORE_OP_KV_DEL: return make_kv(st, op, out);
+	case STORE_OP_REPLACE: return make_replace(st, op, out);
 	case STORE_OP_CANCEL:
 	case STORE_OP_PURGE:
-	case STORE_OP_AUDIT_PURGE: return make_simple(op, out);
+	case STORE_OP_AUDIT_PURGE: return make_simple(st, op, out);
 	default: return -EINVAL;
 	}
 }
@@ -1316,15 +1391,6 @@ uint64_t store_reserve_id(struct store *st)
 	return id;
 }
 
-static void free_nodes(struct node *n)
-{
-	while (n != NULL) {
-		struct node *next = n->next;
-
-		free(n);
-		n = next;
-	}
-}
 
 /* Appends a chain to the writer's queue and wakes it. */
 static int push_nodes(struct store *st, struct node *first, struct node **last)
@@ -1332,7 +1398,7 @@ static int push_nodes(struct store *st, struct node *first, struct node **last)
 	pthread_mutex_lock(&st->lock);
 	if (st->stopping) {
 		pthread_mutex_unlock(&st->lock);
-		free_nodes(first);
+		free_nodes(st, first);
 		return -ESHUTDOWN;
 	}
 	*st->tail = first;
@@ -1367,7 +1433,7 @@ int store_submit(struct store *st, struct store_op *ops, size_t n)
 		int rc = make_node(st, &ops[i], now, tail);
 
 		if (rc < 0) {
-			free_nodes(first);
+			free_nodes(st, first);
 			return rc;
 		}
 		tail = &(*tail)->next;
@@ -1615,6 +1681,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	st->efd = -1;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->claim_lock, NULL);
+	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
 	rc = start(st, cfg);
 	if (rc < 0) {
@@ -1635,7 +1702,7 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	if (st->writer_started)
 		pthread_join(st->writer, NULL);
-	free_nodes(st->head);
+	free_nodes(st, st->head);
 	if (st->idle_read != NULL)
 		mdb_txn_abort(st->idle_read);
 	if (st->env != NULL)
@@ -1644,6 +1711,13 @@ void store_close(struct store *st)
 		close(st->efd);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->claim_lock);
+	while (st->pool != NULL) {
+		struct node *next = st->pool->next;
+
+		free(st->pool);
+		st->pool = next;
+	}
+	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st->claimed.slot);
 	free(st->done);
@@ -1772,7 +1846,7 @@ static int claim_walk(struct claim *c, const char *lane)
 /* Hands the claimed ids to the writer (QUEUED -> SUBMITTING). */
 static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
 {
-	struct node *node = node_new(OP_CLAIM, NULL, 8 * n);
+	struct node *node = node_new(st, OP_CLAIM, NULL, 8 * n);
 
 	if (node == NULL)
 		return -ENOMEM;
@@ -1781,7 +1855,7 @@ static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
 		if (idset_add(&st->claimed, m[i].id) < 0) {
 			while (i-- > 0)	/* unclaimed: nobody would release them */
 				idset_del(&st->claimed, m[i].id);
-			free(node);
+			free_node(st, node);
 			return -ENOMEM;
 		}
 	}

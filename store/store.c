@@ -110,7 +110,7 @@ struct store {
 	pthread_cond_t wake;
 	struct node *head, **tail;
 	int stopping;
-	uint64_t last_id;
+	uint64_t last_id;	/* under submit_lock */
 	struct store_completion *done;
 	size_t ndone, capdone;
 	struct store_stats stats;
@@ -126,6 +126,11 @@ struct store {
 	pthread_mutex_t claim_lock;
 	struct idset claimed;
 
+	/* Submitters only (the writer never takes it, so it stays in the
+	 * submitting core's cache): ids and the spare nodes being handed out. */
+	pthread_mutex_t submit_lock;
+	struct node *spare;	/* NODE_POOLED nodes, linked by next */
+	/* Nodes the writer gave back, taken into spare all at once. */
 	pthread_mutex_t pool_lock;
 	struct node *pool;	/* free NODE_POOLED nodes, linked by next */
 	size_t pool_n;
@@ -329,7 +334,7 @@ static void idset_del(struct idset *s, uint64_t id)
 
 /* ---- ids ---- */
 
-/* Caller holds st->lock.  Never repeats, even if the clock goes back. */
+/* Caller holds st->submit_lock.  Never repeats, even if the clock goes back. */
 static uint64_t next_id(struct store *st, int64_t now)
 {
 	uint64_t ms = now < 0 ? 0 : (uint64_t)now;
@@ -1019,6 +1024,16 @@ static void post_completions(struct store *st, struct node **b, size_t n)
 	}
 }
 
+static void free_chain(struct node *n)
+{
+	while (n != NULL) {
+		struct node *next = n->next;
+
+		free(n);
+		n = next;
+	}
+}
+
 /* Frees a chain: pooled nodes go back to the pool in one locked splice,
  * as many as it has room for. */
 static void free_nodes(struct store *st, struct node *n)
@@ -1046,12 +1061,7 @@ static void free_nodes(struct store *st, struct node *n)
 		keep = next;
 	}
 	pthread_mutex_unlock(&st->pool_lock);
-	while (keep != NULL) {
-		struct node *next = keep->next;
-
-		free(keep);
-		keep = next;
-	}
+	free_chain(keep);
 }
 
 static void free_node(struct store *st, struct node *n)
@@ -1089,21 +1099,26 @@ static void *writer_main(void *arg)
 
 /* ---- submitting ---- */
 
+/* Caller holds st->submit_lock. */
 static struct node *pool_take(struct store *st)
 {
-	struct node *n;
+	struct node *n = st->spare;
 
-	pthread_mutex_lock(&st->pool_lock);
-	n = st->pool;
-	if (n != NULL) {
-		st->pool = n->next;
-		st->pool_n--;
+	if (n == NULL) {
+		pthread_mutex_lock(&st->pool_lock);
+		n = st->pool;
+		st->pool = NULL;
+		st->pool_n = 0;
+		pthread_mutex_unlock(&st->pool_lock);
+		if (n == NULL)
+			return malloc(NODE_POOLED);
 	}
-	pthread_mutex_unlock(&st->pool_lock);
-	return n != NULL ? n : malloc(NODE_POOLED);
+	st->spare = n->next;
+	return n;
 }
 
 
+/* Caller holds st->submit_lock. */
 static struct node *node_new(struct store *st, int kind, const struct store_op *op, size_t extra)
 {
 	size_t size = sizeof(struct node) + extra;
@@ -1385,9 +1400,9 @@ static uint64_t reserved_id(const struct store_op *op)
 
 uint64_t store_reserve_id(struct store *st)
 {
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->submit_lock);
 	uint64_t id = next_id(st, now_ms());
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->submit_lock);
 	return id;
 }
 
@@ -1419,24 +1434,25 @@ int store_submit(struct store *st, struct store_op *ops, size_t n)
 {
 	struct node *first = NULL, **tail = &first;
 	int64_t now = now_ms();
+	int rc = 0;
 
 	for (size_t i = 0; st->attach && i < n; i++)
 		if (!attach_allows(ops[i].kind))
 			return STORE_EATTACHED;
 
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->submit_lock);
 	for (size_t i = 0; i < n; i++)
 		if (needs_id(ops[i].kind))
 			ops[i].id = reserved_id(&ops[i]) ? reserved_id(&ops[i]) : next_id(st, now);
-	pthread_mutex_unlock(&st->lock);
-	for (size_t i = 0; i < n; i++) {
-		int rc = make_node(st, &ops[i], now, tail);
-
-		if (rc < 0) {
-			free_nodes(st, first);
-			return rc;
-		}
-		tail = &(*tail)->next;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = make_node(st, &ops[i], now, tail);
+		if (rc == 0)
+			tail = &(*tail)->next;
+	}
+	pthread_mutex_unlock(&st->submit_lock);
+	if (rc < 0) {
+		free_nodes(st, first);
+		return rc;
 	}
 	return n ? push_nodes(st, first, tail) : 0;
 }
@@ -1682,6 +1698,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->claim_lock, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_mutex_init(&st->submit_lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
 	rc = start(st, cfg);
 	if (rc < 0) {
@@ -1711,13 +1728,10 @@ void store_close(struct store *st)
 		close(st->efd);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->claim_lock);
-	while (st->pool != NULL) {
-		struct node *next = st->pool->next;
-
-		free(st->pool);
-		st->pool = next;
-	}
+	free_chain(st->pool);
+	free_chain(st->spare);
 	pthread_mutex_destroy(&st->pool_lock);
+	pthread_mutex_destroy(&st->submit_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st->claimed.slot);
 	free(st->done);
@@ -1846,8 +1860,11 @@ static int claim_walk(struct claim *c, const char *lane)
 /* Hands the claimed ids to the writer (QUEUED -> SUBMITTING). */
 static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
 {
-	struct node *node = node_new(st, OP_CLAIM, NULL, 8 * n);
+	struct node *node;
 
+	pthread_mutex_lock(&st->submit_lock);
+	node = node_new(st, OP_CLAIM, NULL, 8 * n);
+	pthread_mutex_unlock(&st->submit_lock);
 	if (node == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {

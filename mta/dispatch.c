@@ -1259,15 +1259,14 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 {
 	uint64_t id;
 	unsigned part;
-	*inflight = NULL;
-	/* The store knows every id whose SUBMITTED mark is committed; only a
-	 * receipt that overtook that commit needs the scan of the flights. */
-	if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0) {
-		*inflight = flight_by_carrier_id(r->dispatch, cr, key);
-		if (!*inflight)
-			return -1;
+	/* A receipt that overtook the SUBMITTED mark's commit is known only to
+	 * its flight; the others only to the store.  The flights are a hash
+	 * lookup in memory, the store a B-tree read: flights first. */
+	*inflight = flight_by_carrier_id(r->dispatch, cr, key);
+	if (*inflight)
 		id = (*inflight)->id;
-	}
+	else if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
+		return -1;
 	return store_get_message(r->store, id, m, buf, cap);
 }
 

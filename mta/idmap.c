@@ -9,28 +9,25 @@ static size_t slot_of(const struct idmap *m, uint64_t key)
 
 void idmap_init(struct idmap *m)
 {
-	m->keys = NULL;
-	m->vals = NULL;
+	m->slots = NULL;
 	m->cap = 0;
 	m->n = 0;
 }
 
 void idmap_free(struct idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	idmap_init(m);
 }
 
 static void insert(struct idmap *m, uint64_t key, uint32_t val)
 {
 	size_t i = slot_of(m, key);
-	while (m->keys[i] != 0 && m->keys[i] != key)
+	while (m->slots[i].key != 0 && m->slots[i].key != key)
 		i = (i + 1) & (m->cap - 1);
-	if (m->keys[i] == 0)
+	if (m->slots[i].key == 0)
 		m->n++;
-	m->keys[i] = key;
-	m->vals[i] = val;
+	m->slots[i] = (struct idmap_slot){ key, val };
 }
 
 static int grow(struct idmap *m)
@@ -38,18 +35,13 @@ static int grow(struct idmap *m)
 	struct idmap bigger;
 	bigger.cap = m->cap ? m->cap * 2 : 1024;
 	bigger.n = 0;
-	bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
-	bigger.vals = calloc(bigger.cap, sizeof *bigger.vals);
-	if (!bigger.keys || !bigger.vals) {
-		free(bigger.keys);
-		free(bigger.vals);
+	bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+	if (!bigger.slots)
 		return -1;
-	}
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			insert(&bigger, m->keys[i], m->vals[i]);
-	free(m->keys);
-	free(m->vals);
+		if (m->slots[i].key)
+			insert(&bigger, m->slots[i].key, m->slots[i].val);
+	free(m->slots);
 	*m = bigger;
 	return 0;
 }
@@ -68,9 +60,9 @@ int idmap_get(const struct idmap *m, uint64_t key, uint32_t *val)
 {
 	if (m->cap == 0 || key == 0)
 		return 0;
-	for (size_t i = slot_of(m, key); m->keys[i] != 0; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key) {
-			*val = m->vals[i];
+	for (size_t i = slot_of(m, key); m->slots[i].key != 0; i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i].key == key) {
+			*val = m->slots[i].val;
 			return 1;
 		}
 	}
@@ -82,22 +74,21 @@ int idmap_del(struct idmap *m, uint64_t key)
 	if (m->cap == 0 || key == 0)
 		return 0;
 	size_t mask = m->cap - 1, i = slot_of(m, key);
-	while (m->keys[i] != key) {
-		if (m->keys[i] == 0)
+	while (m->slots[i].key != key) {
+		if (m->slots[i].key == 0)
 			return 0;
 		i = (i + 1) & mask;
 	}
 	/* Pull later members of the probe run back so lookups never stop
 	 * early at the hole. */
-	for (size_t j = (i + 1) & mask; m->keys[j] != 0; j = (j + 1) & mask) {
-		size_t home = slot_of(m, m->keys[j]);
+	for (size_t j = (i + 1) & mask; m->slots[j].key != 0; j = (j + 1) & mask) {
+		size_t home = slot_of(m, m->slots[j].key);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
+			m->slots[i] = m->slots[j];
 			i = j;
 		}
 	}
-	m->keys[i] = 0;
+	m->slots[i].key = 0;
 	m->n--;
 	return 1;
 }

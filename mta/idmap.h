@@ -10,9 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A key and its value side by side: a lookup touches one cache line. */
+struct idmap_slot {
+	uint64_t key;     /* 0: free */
+	uint32_t val;
+};
+
 struct idmap {
-	uint64_t *keys;   /* 0: free */
-	uint32_t *vals;
+	struct idmap_slot *slots;
 	size_t cap;       /* power of two */
 	size_t n;
 };

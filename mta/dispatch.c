@@ -133,16 +133,6 @@ static int seed_lane(const char *name, void *arg)
 
 /* --- flights ---------------------------------------------------------- */
 
-/* A string into a fixed field, cut to fit: per message, where
- * snprintf's format parsing showed in the profile. */
-static void copy_field(char *dst, size_t cap, const char *src)
-{
-	size_t n = src ? strnlen(src, cap - 1) : 0;
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static struct flight *flight_new(struct dispatch *d)
 {
 	struct flight *f = d->free_flights;
@@ -1399,8 +1389,8 @@ static void defer_receipt(struct conn *c, uint32_t seq, uint32_t command, const 
 	struct late_receipt *l = &late[late_n++];
 	*l = (struct late_receipt){ conn_ref(c), seq, command, c->carrier, "", "",
 		(uint8_t)rc->stat, err, 0 };
-	snprintf(l->key, sizeof l->key, "%s", key);
-	snprintf(l->id, sizeof l->id, "%s", rc->id);
+	copy_field(l->key, sizeof l->key, key);
+	copy_field(l->id, sizeof l->id, rc->id);
 	if (!late_timer)
 		late_timer = evtimer_new(r->base, late_cb, r);
 	if (late_timer && !evtimer_pending(late_timer, NULL)) {

@@ -246,6 +246,9 @@ uint64_t relay_mono_ms(void);   /* sessions' clock */
 int64_t relay_wall_ms(void);    /* the store's clock */
 int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
 
+/* src (NULL: empty) into dst[cap], cut to fit, always terminated. */
+void copy_field(char *dst, size_t cap, const char *src);
+
 /* --- connections (conn.c) ---------------------------------------- */
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer);

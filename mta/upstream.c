@@ -962,7 +962,7 @@ static void build_delivery(const struct dlr *d, struct smpp_pdu *pdu,
 	struct smpp_receipt rc;
 	smpp_receipt_init(&rc);
 	store_msgid_format(d->msg_id, id);
-	snprintf(rc.id, sizeof rc.id, "%s", id);
+	copy_field(rc.id, sizeof rc.id, id);
 	rc.sub = 1;
 	rc.dlvrd = d->stat == SMPP_STAT_DELIVRD ? 1 : 0;
 	rc.stat = (enum smpp_stat)d->stat;

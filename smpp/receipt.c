@@ -581,7 +581,8 @@ static void apply_state_tlv(const struct smpp_tlv *t, struct smpp_receipt *r)
 	if (r->stat == SMPP_STAT_OTHER)
 		snprintf(r->stat_raw, sizeof r->stat_raw, "STATE%" PRIu32, v);
 	else
-		snprintf(r->stat_raw, sizeof r->stat_raw, "%s", smpp_stat_name(r->stat));
+		copy_cut(r->stat_raw, sizeof r->stat_raw, smpp_stat_name(r->stat),
+		    strlen(smpp_stat_name(r->stat)));
 	r->tlv |= SMPP_RECEIPT_TLV_STATE;
 }
 
@@ -592,7 +593,9 @@ static void apply_neterr_tlv(const struct smpp_tlv *t, struct smpp_receipt *r)
 		return;
 	r->network_type = t->value[0];
 	r->err = smpp_get_u16(t->value + 1);
-	snprintf(r->err_raw, sizeof r->err_raw, "%d", r->err);
+	struct out o = { r->err_raw, sizeof r->err_raw, 0 };
+	out_num(&o, r->err, 1);
+	out_end(&o);
 	r->tlv |= SMPP_RECEIPT_TLV_NETERR;
 }
 

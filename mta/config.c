@@ -39,6 +39,8 @@
 /* ---------------------------------------------------------------------- */
 /* Parse context and error reporting                                      */
 
+#define CTX_PATH_MAX 256
+
 struct ctx {
 	const char *file;
 	char *dir;                  /* of FILE; NULL when FILE has no slash */
@@ -46,10 +48,10 @@ struct ctx {
 	size_t errcap;
 	yaml_document_t *doc;
 	struct config *cfg;
-	char path[256];             /* "accounts[2].window", for messages */
+	char path[CTX_PATH_MAX];    /* "accounts[2].window", for messages */
 	char qbuf[80];              /* quote() output */
 	int secret_line;            /* first inline secret, 0 = none */
-	char secret_what[128];
+	char secret_what[CTX_PATH_MAX]; /* path where it was */
 	mode_t file_mode;
 };
 
@@ -1011,6 +1013,7 @@ static const struct field store_fields[] = {
 	FDUR("purge_interval", struct config_store, purge_interval_ms, 1000, DAY),
 	FINT("max_batch", struct config_store, max_batch, 1, 100000, 0),
 	FBOOL("fsync", struct config_store, fsync),
+	FSIZE("resident_limit", struct config_store, resident_limit, 0, 1LL << 44),
 };
 
 static int parse_store(struct ctx *c, yaml_node_t *n, void *obj)
@@ -1551,6 +1554,7 @@ static int set_defaults(struct ctx *c, struct config *cfg)
 	cfg->store.purge_interval_ms = 60 * 1000;
 	cfg->store.max_batch = 256;
 	cfg->store.fsync = true;
+	cfg->store.resident_limit = 64ull << 20;
 	cfg->pause.recheck_ms = 30 * SEC;
 	cfg->pause.poll_ms = 2 * SEC;
 	cfg->bind_limit.failures = 10;

@@ -119,6 +119,7 @@ struct config_store {
 	uint64_t purge_interval_ms;     /* how often older ones are removed */
 	int max_batch;                  /* operations per write transaction */
 	bool fsync;
+	uint64_t resident_limit;        /* bytes of map kept in RSS; 0: no trim */
 };
 
 struct config_listener {

@@ -122,6 +122,20 @@ static void health_cb(evutil_socket_t fd, short what, void *arg)
 	health_check(arg);
 }
 
+/* store.resident_limit: the map's pages leave RSS, not the page cache. */
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static int warned;
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	int rc = store_trim_resident(r->store, r->cfg->store.resident_limit);
+	if (rc < 0 && !warned) {
+		warned = 1;
+		log_warn("store", "event=trim_failed error=\"%s\"", store_strerror(rc));
+	}
+}
+
 static void purge_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
@@ -312,6 +326,12 @@ static int start(struct relay *r)
 	struct timeval health_every = { health_interval_s(), 0 };
 	if (!r->health_ev || event_add(r->health_ev, &health_every) != 0)
 		return -1;
+	if (r->cfg->store.resident_limit > 0) {
+		r->trim_ev = event_new(r->base, -1, EV_PERSIST, trim_cb, r);
+		struct timeval second = { 1, 0 };
+		if (!r->trim_ev || event_add(r->trim_ev, &second) != 0)
+			return -1;
+	}
 	r->purge_ev = event_new(r->base, -1, EV_PERSIST, purge_cb, r);
 	uint64_t purge_ms = r->cfg->store.purge_interval_ms;
 	struct timeval every = { (time_t)(purge_ms / 1000), (suseconds_t)(purge_ms % 1000) * 1000 };
@@ -356,6 +376,8 @@ static void stop(struct relay *r)
 		event_free(r->store_ev);
 	if (r->purge_ev)
 		event_free(r->purge_ev);
+	if (r->trim_ev)
+		event_free(r->trim_ev);
 	if (r->health_ev)
 		event_free(r->health_ev);
 	if (r->pause_ev)

@@ -128,6 +128,7 @@ struct relay {
 	struct store *store;
 	struct event *store_ev;
 	struct event *purge_ev;
+	struct event *trim_ev;      /* store.resident_limit, every second */
 	struct event *health_ev;
 	struct relay_health health;
 	struct event *dispatch_ev;

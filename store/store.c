@@ -31,12 +31,15 @@
 #include "store/store.h"
 #include "store/bytes.h"
 
+#include <inttypes.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +125,9 @@ struct store {
 	 * it keeps its reader slot, where mdb_txn_begin allocates and takes
 	 * the reader table's lock each time (several reads per message) */
 	MDB_txn *_Atomic idle_read;
+	/* the map, found by store_trim_resident's first call (its thread) */
+	void *map_base;
+	size_t map_len;
 
 	pthread_mutex_t claim_lock;
 	struct idset claimed;
@@ -1739,6 +1745,7 @@ void store_close(struct store *st)
 	free(st);
 }
 
+
 /* ---- reads ---- */
 
 static int read_begin(struct store *st, MDB_txn **txn)
@@ -1764,6 +1771,62 @@ static void read_end(struct store *st, MDB_txn *txn)
 	mdb_txn_reset(txn);
 	if (!atomic_compare_exchange_strong(&st->idle_read, &expected, txn))
 		mdb_txn_abort(txn);
+}
+
+/* Where LMDB mapped the file: the mapping of /proc/self/maps that holds a
+ * key read through the map (LMDB does not tell, unless MDB_FIXEDMAP). */
+static int find_map(struct store *st)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uintptr_t p = 0, lo, hi;
+	char line[512];
+	int rc = read_begin(st, &txn);
+
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < DB_COUNT && p == 0; i++) {
+		if (mdb_cursor_open(txn, st->db[i], &cur) != MDB_SUCCESS)
+			continue;
+		if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == MDB_SUCCESS)
+			p = (uintptr_t)k.mv_data;
+		mdb_cursor_close(cur);
+	}
+	read_end(st, txn);
+	FILE *f = p ? fopen("/proc/self/maps", "r") : NULL;
+	if (f == NULL)
+		return p ? -errno : -ENOENT;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) == 2 && lo <= p && p < hi) {
+			st->map_base = (void *)lo;
+			st->map_len = hi - lo;
+			break;
+		}
+	fclose(f);
+	return st->map_base ? 0 : -ENOENT;
+}
+
+int store_trim_resident(struct store *st, uint64_t keep)
+{
+	MDB_envinfo info;
+	uint64_t used;
+
+	if (mdb_env_info(st->env, &info) != MDB_SUCCESS)
+		return -EIO;
+	used = ((uint64_t)info.me_last_pgno + 1) * st->page_size;
+	if (used <= keep)
+		return 0;
+	if (st->map_base == NULL) {
+		int rc = find_map(st);
+
+		if (rc < 0)
+			return rc;
+	}
+	if (madvise(st->map_base, used < st->map_len ? (size_t)used : st->map_len,
+	    MADV_DONTNEED) != 0)
+		return -errno;
+	return 1;
 }
 
 /* Copies a record into buf and decodes it there. */

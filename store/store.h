@@ -407,4 +407,14 @@ void store_get_commit_hist(struct store *st, struct store_commit_hist *out);
  * free again, so the figure falls when finished messages are purged. */
 int store_space(struct store *st, uint64_t *used, uint64_t *size);
 
+/*
+ * Drops the map's pages from this process's resident set once the data
+ * file has grown past keep bytes (0 when it has not; 1 when trimmed).  LMDB
+ * maps the file read-only and writes with pwrite, so nothing is lost: the
+ * pages stay in the kernel's page cache and the next read maps them again
+ * with a minor fault.  Without it every page a large queue ever touched
+ * stays in RSS (and in the OOM killer's count) until exit.
+ */
+int store_trim_resident(struct store *st, uint64_t keep);
+
 #endif

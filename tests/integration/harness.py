@@ -118,7 +118,7 @@ def read_port_line(proc, timeout=15):
 
 class Daemon:
     def __init__(self, smppd, tmp, accounts=None, carriers=None, routes="", extra="",
-                 map_size="256MiB"):
+                 map_size="256MiB", store=None):
         self.smppd = smppd
         self.tmp = tmp
         self.accounts = accounts if accounts is not None else [dict(system_id="app1")]
@@ -126,6 +126,7 @@ class Daemon:
         self.routes = routes
         self.extra = extra
         self.map_size = map_size
+        self.store = store or {}  # more keys of the store section
         self.proc = None
         self.port = None
         self.log = os.path.join(tmp, "smppd.log")
@@ -134,7 +135,9 @@ class Daemon:
 
     def yaml(self):
         out = ["store:", "  path: %s" % os.path.join(self.tmp, "store"), "  map_size: %s" % self.map_size,
-               "listeners:", "  - name: smpp", "    address: 127.0.0.1:0", "accounts:"]
+               ]
+        out += ["  %s: %s" % kv for kv in self.store.items()]
+        out += ["listeners:", "  - name: smpp", "    address: 127.0.0.1:0", "accounts:"]
         for a in self.accounts:
             out.append("  - system_id: %s" % a["system_id"])
             out.append('    password_hash: "%s"' % a.get("password_hash", SECRET1_HASH))

@@ -68,6 +68,7 @@ static void test_example(void)
 	CHECK_EQ_INT(cfg.store.map_size, 1ull << 30);
 	CHECK_EQ_INT(cfg.store.retention_ms, 7ull * 86400 * 1000);
 	CHECK_EQ_INT(cfg.store.purge_interval_ms, 60000);
+	CHECK_EQ_INT(cfg.store.resident_limit, 64ull << 20);
 	CHECK(cfg.store.fsync);
 	CHECK_EQ_INT(cfg.n_listeners, 1);
 	CHECK_EQ_STR(cfg.listeners[0].name, "smpp");
@@ -146,7 +147,7 @@ static void test_defaults_and_units(void)
 	rc = load_string("listeners:\n"
 	    "  - {name: a, address: '[::1]:2775', max_pdu: 1MB,\n"
 	    "     tls: {cert: c.pem, key: /k.pem, min_version: TLSv1.3}}\n"
-	    "store: {retention: 1h30m, map_size: 512MiB, fsync: no, path: data}\n"
+	    "store: {retention: 1h30m, map_size: 512MiB, fsync: no, path: data, resident_limit: 0}\n"
 	    "policy: /etc/p.yaml\n"
 	    "accounts:\n"
 	    "  - {system_id: x, password_hash: " H ", ingress_rate: 600/min}\n"
@@ -190,6 +191,7 @@ static void test_defaults_and_units(void)
 		CHECK_EQ_INT(cfg.pause.poll_ms, 250);
 		CHECK_EQ_INT(cfg.store.retention_ms, 5400000);
 		CHECK_EQ_INT(cfg.store.map_size, 512ull << 20);
+		CHECK_EQ_INT(cfg.store.resident_limit, 0);
 		CHECK(!cfg.store.fsync);
 		snprintf(want, sizeof(want), "%s/data", tmpdir);
 		CHECK_EQ_STR(cfg.store.path, want);
@@ -314,6 +316,7 @@ static const struct bad bad_cases[] = {
 	  "    reconnect: {initial: 5m, max: 1m}\n", 0, 6,
 	  "carriers[0].reconnect: initial must not exceed max" },
 	{ L "store: {map_size: 1 gigabyte}\n", 0, 2, "store.map_size: bad size '1 gigabyte'" },
+	{ L "store: {resident_limit: -5MiB}\n", 0, 2, "store.resident_limit: bad size '-5MiB'" },
 	{ L "store: {map_size: 99999999999999999999GiB}\n", 0, 2, "store.map_size: bad size" },
 	{ "listeners: [{name: a, address: '127.0.0.1:0', bind_timeout: 0s}]\n", 0, 1,
 	  "listeners[0].bind_timeout: must be between 1s and 10m, got 0" },

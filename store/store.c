@@ -111,6 +111,7 @@ struct store {
 
 	pthread_mutex_t lock;	/* queue, ids, completions, stats */
 	pthread_cond_t wake;
+	bool writer_idle;	/* waiting on wake for work */
 	struct node *head, **tail;
 	int stopping;
 	uint64_t last_id;	/* under submit_lock */
@@ -975,8 +976,11 @@ static size_t take_batch(struct store *st)
 	size_t n = 0;
 
 	pthread_mutex_lock(&st->lock);
-	while (st->head == NULL && !st->stopping)
+	while (st->head == NULL && !st->stopping) {
+		st->writer_idle = true;
 		pthread_cond_wait(&st->wake, &st->lock);
+		st->writer_idle = false;
+	}
 	while (st->head != NULL && n < st->max_batch) {
 		st->batch[n++] = st->head;
 		st->head = st->head->next;
@@ -1133,7 +1137,9 @@ static struct node *node_new(struct store *st, int kind, const struct store_op *
 
 	if (n == NULL)
 		return NULL;
-	memset(n, 0, size);
+	/* The header only: each make_*() writes the data it uses, and a
+	 * pooled node's lines were last written on the writer's core. */
+	memset(n, 0, sizeof(*n));
 	n->pooled = pooled;
 	n->kind = kind;
 	if (op != NULL) {
@@ -1424,8 +1430,12 @@ static int push_nodes(struct store *st, struct node *first, struct node **last)
 	}
 	*st->tail = first;
 	st->tail = last;
-	pthread_cond_signal(&st->wake);
+	bool idle = st->writer_idle;
 	pthread_mutex_unlock(&st->lock);
+	/* Only an idle writer needs waking, and after the unlock: woken while
+	 * the lock is still held, it would block on it at once. */
+	if (idle)
+		pthread_cond_signal(&st->wake);
 	return 0;
 }
 

@@ -1284,6 +1284,7 @@ struct late_receipt {
 static struct late_receipt late[LATE_MAX];
 static unsigned late_n;
 static struct event *late_timer;
+static struct event *late_soon;       /* end of the turn a receipt waited in */
 
 /* Mark the message final and queue the application's receipt. */
 static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_t command,
@@ -1346,17 +1347,24 @@ static int try_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_t c
 	return 1;
 }
 
-static void late_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * Tries the waiting receipts again.  fresh_only: those that have not been
+ * tried since they arrived, at the end of the loop turn they arrived in:
+ * most overtook a submit_sm_resp read in the same turn from another bind,
+ * and match now, 100 ms sooner and without a second store lookup later.
+ */
+static void retry_late(struct relay *r, int fresh_only)
 {
-	struct relay *r = arg;
 	unsigned kept = 0;
-	(void)fd;
-	(void)what;
 	for (unsigned i = 0; i < late_n; i++) {
 		struct late_receipt *l = &late[i];
 		struct conn *c = conn_get(r, l->conn);
 		if (!c)
 			continue; /* the carrier will send it again on a new bind */
+		if (fresh_only && l->tries > 0) {
+			late[kept++] = *l;
+			continue;
+		}
 		if (try_receipt(r, c, l->seq, l->command, l->key, (enum smpp_stat)l->stat, l->err, l->id))
 			continue;
 		if (++l->tries >= LATE_TRIES) {
@@ -1368,10 +1376,24 @@ static void late_cb(evutil_socket_t fd, short what, void *arg)
 		late[kept++] = *l;
 	}
 	late_n = kept;
-	if (late_n) {
+	if (late_n && late_timer && !evtimer_pending(late_timer, NULL)) {
 		struct timeval tv = { 0, LATE_RETRY_MS * 1000 };
 		event_add(late_timer, &tv);
 	}
+}
+
+static void late_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	retry_late(arg, 0);
+}
+
+static void late_soon_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	retry_late(arg, 1);
 }
 
 static void defer_receipt(struct conn *c, uint32_t seq, uint32_t command, const char *key,
@@ -1393,6 +1415,10 @@ static void defer_receipt(struct conn *c, uint32_t seq, uint32_t command, const 
 	copy_field(l->id, sizeof l->id, rc->id);
 	if (!late_timer)
 		late_timer = evtimer_new(r->base, late_cb, r);
+	if (!late_soon)
+		late_soon = event_new(r->base, -1, 0, late_soon_cb, r);
+	if (late_soon)
+		event_active(late_soon, EV_TIMEOUT, 0);
 	if (late_timer && !evtimer_pending(late_timer, NULL)) {
 		struct timeval tv = { 0, LATE_RETRY_MS * 1000 };
 		event_add(late_timer, &tv);
@@ -1490,6 +1516,10 @@ void dispatch_free(struct relay *r)
 		return;
 	if (d->timer)
 		event_free(d->timer);
+	if (late_soon) {
+		event_free(late_soon);
+		late_soon = NULL;
+	}
 	if (late_timer) {
 		event_free(late_timer);
 		late_timer = NULL;

@@ -135,10 +135,10 @@ struct store {
 
 	/* Submitters only (the writer never takes it, so it stays in the
 	 * submitting core's cache): ids and the spare nodes being handed out. */
-	pthread_mutex_t submit_lock;
+	_Alignas(64) pthread_mutex_t submit_lock;
 	struct node *spare;	/* NODE_POOLED nodes, linked by next */
 	/* Nodes the writer gave back, taken into spare all at once. */
-	pthread_mutex_t pool_lock;
+	_Alignas(64) pthread_mutex_t pool_lock;
 	struct node *pool;	/* free NODE_POOLED nodes, linked by next */
 	size_t pool_n;
 

@@ -1243,6 +1243,25 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 	return -1; /* answered on commit */
 }
 
+/*
+ * What a receipt needs of a message still in flight, from the flight: the
+ * store's copy says nothing more until the SUBMITTED mark commits (the
+ * lane is the campaign; a flight is never of a final message, and one a
+ * receipt already finalized is in d->finalizing).
+ */
+static void msg_of_flight(const struct flight *f, struct store_msg *m)
+{
+	*m = (struct store_msg){
+		.id = f->id, .account = f->account ? f->account->cfg->system_id : "",
+		.campaign = f->lane, .lane = f->lane,
+		.src_ton = f->src_ton, .src_npi = f->src_npi, .src_addr = f->src,
+		.dst_ton = f->dst_ton, .dst_npi = f->dst_npi, .dst_addr = f->dst,
+		.registered_delivery = f->registered_delivery, .segments = f->parts,
+		.state = STORE_SUBMITTED, .attempts = f->attempts,
+		.validity_ms = f->validity_ms, .created_ms = f->created_ms,
+	};
+}
+
 /* Resolve a receipt to the message it is about. */
 static int receipt_target(struct relay *r, const struct carrier_rt *cr, const char *key,
     struct store_msg *m, uint8_t *buf, size_t cap, struct flight **inflight)
@@ -1253,9 +1272,11 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 	 * its flight; the others only to the store.  The flights are a hash
 	 * lookup in memory, the store a B-tree read: flights first. */
 	*inflight = flight_by_carrier_id(r->dispatch, cr, key);
-	if (*inflight)
-		id = (*inflight)->id;
-	else if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
+	if (*inflight) {
+		msg_of_flight(*inflight, m);
+		return 0;
+	}
+	if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
 		return -1;
 	return store_get_message(r->store, id, m, buf, cap);
 }

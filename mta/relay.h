@@ -50,6 +50,7 @@ struct account_rt {
 	unsigned binds;             /* sessions bound now */
 	struct conn *receivers;     /* RX/TRX sessions, linked by next_rx */
 	struct conn *rx_turn;       /* the receiver offered the next delivery */
+	unsigned rx_burst;          /* deliveries rx_turn has had in a row */
 	uint64_t receipt_cursor;    /* highest pending seq sent (not acked) */
 	unsigned receipts_inflight;
 	int receipt_rescan;         /* an ack failed: walk from the start */

@@ -168,6 +168,7 @@ static void connect_slot(struct relay *r, struct carrier_rt *cr, unsigned slot)
 		return;
 	}
 	freeaddrinfo(ai);
+	conn_nodelay(c);
 	log_debug("carrier", "event=connecting carrier=%s slot=%u peer=%s", cc->name, slot, peer);
 }
 

@@ -9,6 +9,9 @@
  * then its output is flushed and the connection freed.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -344,6 +347,19 @@ static struct bufferevent *conn_bev(struct relay *r, enum conn_kind kind, int fd
 	return bev;
 }
 
+/*
+ * SMPP answers are small writes that a peer waits for: with Nagle's
+ * algorithm one waits for the ACK of the previous segment, which a peer
+ * using delayed ACKs holds up to 40 ms.
+ */
+void conn_nodelay(struct conn *c)
+{
+	int one = 1;
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+		log_debug("conn", "event=nodelay_failed peer=%s error=\"%s\"", c->peer, strerror(errno));
+}
+
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer)
 {
@@ -388,6 +404,7 @@ struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
 		free(c);
 		return NULL;
 	}
+	conn_nodelay(c); /* accepted: a socket already; connecting: none yet */
 	r->conns[slot] = c;
 	bufferevent_setcb(c->bev, read_cb, write_done_cb, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -260,6 +260,7 @@ struct ssl_st;
 struct conn *conn_new_tls(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer, struct ssl_st *ssl);
 void conn_flush(struct conn *c);
+void conn_nodelay(struct conn *c);   /* TCP_NODELAY on its socket */
 void conn_resume(struct conn *c);
 void conn_arm(struct conn *c);
 /* After sending a request outside the connection's own callbacks: move the

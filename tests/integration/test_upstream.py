@@ -192,6 +192,50 @@ def test_ingress_rate(port):
     c.close()
 
 
+def peer_socket_of(pid, sockname):
+    """smppd's end of our connection, duplicated into this process with
+    pidfd_getfd(2), or None where the kernel does not allow it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith("socket:"):
+                    continue
+            except OSError:
+                continue
+            fd = libc.syscall(438, pidfd, int(name), 0)  # pidfd_getfd
+            if fd < 0:
+                return None
+            s = socket.socket(fileno=fd)
+            try:
+                if s.family == socket.AF_INET and s.getpeername() == sockname:
+                    return s
+            except OSError:
+                pass
+            s.close()
+    finally:
+        os.close(pidfd)
+    return None
+
+
+def test_nodelay(pid, port):
+    c = sc.Client(port)
+    c.bind("transceiver", "app1", "secret1")
+    s = peer_socket_of(pid, c.sock.getsockname())
+    if s is None:
+        check(True, "TCP_NODELAY: not checked (pidfd_getfd not allowed here)")
+    else:
+        check(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0,
+              "smppd's end of an application's connection has TCP_NODELAY set")
+        s.close()
+    c.close()
+
+
 def run(tmp):
     d = harness.Daemon(sys.argv[1], tmp, accounts=[dict(system_id="app1", max_binds=2, window=8),
                                                  dict(system_id="rated", ingress_rate="20/s")])
@@ -203,6 +247,7 @@ def run(tmp):
     test_bad_input(port)
     test_window(port)
     test_ingress_rate(port)
+    test_nodelay(d.proc.pid, port)
     check(d.stop() == 0, "smppd exits 0 on SIGTERM")
     test_store_full(sys.argv[1], tmp)
 

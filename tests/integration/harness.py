@@ -116,6 +116,23 @@ def read_port_line(proc, timeout=15):
     raise Failure("peer did not report its port: %r" % buf)
 
 
+def sim_carrier(smppsim, log, *flags, port=0):
+    """An `smppsim carrier` that logs every submit it takes to LOG; returns
+    (process, port)."""
+    p = spawn([smppsim, "carrier", "--listen", "127.0.0.1:%d" % port, "--log-submits", log]
+              + list(flags), stdout=subprocess.PIPE)
+    return p, read_port_line(p)
+
+
+def logged_dsts(log):
+    """The destination of each submit a sim_carrier logged, in order."""
+    try:
+        with open(log) as f:
+            return [line.split()[2] for line in f if line.strip()]
+    except OSError:
+        return []
+
+
 class Daemon:
     def __init__(self, smppd, tmp, accounts=None, carriers=None, routes="", extra="",
                  map_size="256MiB", store=None):

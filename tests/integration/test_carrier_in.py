@@ -13,7 +13,6 @@ import base64
 import hashlib
 import os
 import signal
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -31,12 +30,6 @@ def pw_hash(password, salt=b"carrier-in-salt1"):
     """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
     dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
     return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
-
-
-def carrier(smppsim, log, *flags):
-    p = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--system-id", "smppd",
-                       "--log-submits", log] + list(flags), stdout=subprocess.PIPE)
-    return p, harness.read_port_line(p)
 
 
 def bind_status(port, system_id, password, kind="transmitter"):
@@ -63,13 +56,16 @@ def run(tmp):
     obport, ebport = harness.free_port(), harness.free_port()
     la, lb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
     # "ob" sends outbind and takes our bind_receiver (checked like any bind)
-    _, porta = carrier(smppsim, la, "--password", "obpw", "--deliver-to", "127.0.0.1:%d" % obport,
-                       "--deliver-mode", "outbind", "--deliver-id", "obcar",
-                       "--deliver-password", "obsecret")
+    _, porta = harness.sim_carrier(smppsim, la, "--system-id", "smppd", "--password", "obpw",
+                                   "--deliver-to", "127.0.0.1:%d" % obport,
+                                   "--deliver-mode", "outbind", "--deliver-id", "obcar",
+                                   "--deliver-password", "obsecret")
     # "eb" binds to smppd as an ESME and delivers; an MO goes out at bind
-    _, portb = carrier(smppsim, lb, "--deliver-to", "127.0.0.1:%d" % ebport, "--deliver-mode", "bind",
-                       "--deliver-id", "ebcar", "--deliver-password", "ebsecret",
-                       "--mo-at-bind", "hello from a handset", "--mo-src", HANDSET, "--mo-dst", NOTIFY)
+    _, portb = harness.sim_carrier(smppsim, lb, "--system-id", "smppd",
+                                   "--deliver-to", "127.0.0.1:%d" % ebport, "--deliver-mode", "bind",
+                                   "--deliver-id", "ebcar", "--deliver-password", "ebsecret",
+                                   "--mo-at-bind", "hello from a handset", "--mo-src", HANDSET,
+                                   "--mo-dst", NOTIFY)
     listen_ob = ("{address: 127.0.0.1:%d, mode: outbind, system_id: obcar, password_hash: \"%s\"}"
                  % (obport, pw_hash("obsecret")))
     listen_eb = ("{address: 127.0.0.1:%d, mode: bind, system_id: ebcar, password_hash: \"%s\", "

@@ -12,14 +12,13 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import check  # noqa: E402
+from harness import check, logged_dsts  # noqa: E402
 import smpp_client as sc  # noqa: E402
 import tlscerts  # noqa: E402
 
@@ -30,20 +29,6 @@ def pw_hash(password, salt=b"reload-test-salt"):
     """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
     dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
     return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
-
-
-def carrier(smppsim, log):
-    p = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--log-submits", log],
-                      stdout=subprocess.PIPE)
-    return p, harness.read_port_line(p)
-
-
-def dsts(log):
-    try:
-        with open(log) as f:
-            return [l.split()[2] for l in f if l.strip()]
-    except OSError:
-        return []
 
 
 class ReloadDaemon(harness.Daemon):
@@ -101,9 +86,9 @@ def run(tmp):
     shutil.copy(certs["server"], live_cert)
     shutil.copy(certs["server_key"], live_key)
     la, lb, lc = (os.path.join(tmp, n + ".log") for n in "abc")
-    _, porta = carrier(smppsim, la)
-    _, portb = carrier(smppsim, lb)
-    _, portc = carrier(smppsim, lc)
+    _, porta = harness.sim_carrier(smppsim, la)
+    _, portb = harness.sim_carrier(smppsim, lb)
+    _, portc = harness.sim_carrier(smppsim, lc)
 
     def carrier_cfg(name, port, **kw):
         return dict(name=name, host="127.0.0.1", port=port, system_id="smppd", **kw)
@@ -125,7 +110,7 @@ def run(tmp):
     c2 = sc.Client(port)
     check(c2.bind("transceiver", "app2", "secret1").status == 0, "app2 binds")
     check(c1.submit(SRC, "13105550001", "before").status == 0, "app1 submits")
-    harness.wait_for(lambda: "13105550001" in dsts(la), 10, "the first message at carrier a")
+    harness.wait_for(lambda: "13105550001" in logged_dsts(la), 10, "the first message at carrier a")
     check(True, "route [a]: the message went to carrier a")
     check(bind_status(port, "app3", "secret1") == 0x0F, "app3 is unknown before the reload")
 
@@ -157,9 +142,9 @@ def run(tmp):
     check(c1.submit(SRC, "13105550002", "after").status == 0,
           "app1's session bound before the reload still submits (same TCP connection)")
     check(c1.submit(SRC, "12125550003", "after").status == 0, "and again")
-    harness.wait_for(lambda: "13105550002" in dsts(lb) and "12125550003" in dsts(lc), 10,
+    harness.wait_for(lambda: "13105550002" in logged_dsts(lb) and "12125550003" in logged_dsts(lc), 10,
                      "the new routes")
-    check("13105550002" not in dsts(la), "new default route: carrier b, not the removed a")
+    check("13105550002" not in logged_dsts(la), "new default route: carrier b, not the removed a")
     check(True, "new prefix route 1212: carrier c")
 
     # --- a connection setting of c changes: c alone binds again
@@ -172,7 +157,7 @@ def run(tmp):
     check(True, "carrier c's sessions changed: c rebinds with two sessions")
     check(len(d.grep(r"event=bound carrier=b ")) == 1, "carrier b stays bound meanwhile")
     check(c1.submit(SRC, "12125550004", "rebound").status == 0, "app1 still on its first connection")
-    harness.wait_for(lambda: "12125550004" in dsts(lc), 10, "a message through the rebound c")
+    harness.wait_for(lambda: "12125550004" in logged_dsts(lc), 10, "a message through the rebound c")
     check(True, "the rebound carrier c carries the route's messages")
 
     # --- an invalid file: the error names file:line, nothing changes
@@ -183,7 +168,7 @@ def run(tmp):
     check(m and m[-1].group(1) == d.conf and int(m[-1].group(2)) > 0,
           "invalid config on SIGHUP: the error is logged with file:line")
     check(c1.submit(SRC, "13105550005", "kept").status == 0, "app1 keeps submitting")
-    harness.wait_for(lambda: "13105550005" in dsts(lb), 10, "the old routes")
+    harness.wait_for(lambda: "13105550005" in logged_dsts(lb), 10, "the old routes")
     check(True, "the running routes stay in force")
     check(bind_status(port, "app3", "secret1") == 0, "the running accounts stay in force")
 

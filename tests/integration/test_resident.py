@@ -71,19 +71,13 @@ def run(tmp):
           "with resident_limit 1MiB: %d kB resident of a %d kB file" % (rss_on, size_on // 1024))
 
     log = os.path.join(tmp, "carrier.log")
-    cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--log-submits", log],
-                       stdout=subprocess.PIPE)
-    cport = harness.read_port_line(cp)
+    cp, cport = harness.sim_carrier(smppsim, log)
     check(d.stop() == 0, "smppd stops cleanly")
     d.carriers = [dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd", window=256)]
     d.start()
 
     def sent():
-        try:
-            with open(log) as f:
-                return {line.split()[2] for line in f if line.strip()}
-        except OSError:
-            return set()
+        return set(harness.logged_dsts(log))
     harness.wait_for(lambda: len(sent()) >= N, 60, "the queue to drain")
     check(len(sent()) == N, "after the trims every queued message reaches the carrier: %d distinct" % len(sent()))
     check(d.stop() == 0, "smppd stops cleanly again")

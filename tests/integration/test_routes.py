@@ -5,7 +5,6 @@ route's carrier list when a carrier is down, and back when it returns.
     test_routes.py SMPPD SMPPSIM SOURCE_ROOT
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -13,32 +12,18 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import check, offset_to  # noqa: E402
+from harness import check, offset_to, logged_dsts  # noqa: E402
 import smpp_client as sc  # noqa: E402
 
 TWOFA, NOTIFY = "12025550101", "12025550111"
-
-
-def carrier(smppsim, log, port=0):
-    p = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:%d" % port, "--log-submits", log],
-                      stdout=subprocess.PIPE)
-    return p, harness.read_port_line(p)
-
-
-def dsts(log):
-    try:
-        with open(log) as f:
-            return [l.split()[2] for l in f if l.strip()]
-    except OSError:
-        return []
 
 
 def run(tmp):
     smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
     conf = harness.copy_conf(root, tmp)
     la, lb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
-    pa, porta = carrier(smppsim, la)
-    pb, portb = carrier(smppsim, lb)
+    pa, porta = harness.sim_carrier(smppsim, la)
+    pb, portb = harness.sim_carrier(smppsim, lb)
     os.environ["SMPPD_TEST_CLOCK_OFFSET"] = str(offset_to(18))  # 10:00 in LA, 13:00 in New York
     routes = ("routes:\n  - match: {campaign: CACME2FA}\n    carriers: [b]\n"
               "  - match: {prefix: \"1310\"}\n    carriers: [a, b]\n  - carriers: [b]\n")
@@ -56,20 +41,21 @@ def run(tmp):
     c.submit(TWOFA, "13105550001", "Your Acme code is 1")
     c.submit(NOTIFY, "13105550002", "Your statement is ready")
     c.submit(NOTIFY, "12125550003", "Your statement is ready")
-    harness.wait_for(lambda: len(dsts(la)) + len(dsts(lb)) >= 3, 10, "three submits at the carriers")
-    check("13105550001" in dsts(lb), "campaign route: the 2FA message went to carrier b")
-    check("13105550002" in dsts(la), "prefix route: 1310... went to carrier a")
-    check("12125550003" in dsts(lb), "default route: 1212... went to carrier b")
+    harness.wait_for(lambda: len(logged_dsts(la)) + len(logged_dsts(lb)) >= 3, 10,
+                     "three submits at the carriers")
+    check("13105550001" in logged_dsts(lb), "campaign route: the 2FA message went to carrier b")
+    check("13105550002" in logged_dsts(la), "prefix route: 1310... went to carrier a")
+    check("12125550003" in logged_dsts(lb), "default route: 1212... went to carrier b")
     pa.kill()
     pa.wait()
     d.wait_log(r"event=unbound carrier=a")
     c.submit(NOTIFY, "13105550004", "Your statement is ready")
-    harness.wait_for(lambda: "13105550004" in dsts(lb), 10, "failover to b")
+    harness.wait_for(lambda: "13105550004" in logged_dsts(lb), 10, "failover to b")
     check(True, "carrier a down: 1310... fails over to carrier b")
-    pa, _ = carrier(smppsim, la, porta)
+    pa, _ = harness.sim_carrier(smppsim, la, port=porta)
     d.wait_log(r"event=bound carrier=a", count=2)
     c.submit(NOTIFY, "13105550005", "Your statement is ready")
-    harness.wait_for(lambda: "13105550005" in dsts(la), 10, "fail back to a")
+    harness.wait_for(lambda: "13105550005" in logged_dsts(la), 10, "fail back to a")
     check(True, "carrier a back: 1310... goes to a again")
     c.close()
     check(d.stop() == 0, "smppd stops")

@@ -14,32 +14,17 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check  # noqa: E402
+from harness import check, logged_dsts  # noqa: E402
 import smpp_client as sc  # noqa: E402
 
 SRC = "12025550100"
 N = 20
 
 
-def carrier(smppsim, log, *flags):
-    p = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--log-submits", log]
-                      + list(flags), stdout=subprocess.PIPE)
-    return p, harness.read_port_line(p)
-
-
-def answered(log):
-    """The carrier's log of the submits it received."""
-    try:
-        with open(log) as f:
-            return [line.split() for line in f if line.strip()]
-    except OSError:
-        return []
-
-
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
     slow_log = os.path.join(tmp, "slow.log")
-    cp, cport = carrier(smppsim, slow_log, "--slow", "1500")
+    cp, cport = harness.sim_carrier(smppsim, slow_log, "--slow", "1500")
     d = harness.Daemon(smppd, tmp, accounts=[dict(system_id="app1", window=64)],
                        carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                       window=50, sessions=1, response_timeout="10s")])
@@ -50,7 +35,7 @@ def run(tmp):
     dsts = ["1310555%04d" % i for i in range(N)]
     check(all(c.submit(SRC, dst, "in flight %s" % dst).status == 0 for dst in dsts),
           "%d messages accepted" % N)
-    harness.wait_for(lambda: len(answered(slow_log)) >= N, 10, "the submits to reach the carrier")
+    harness.wait_for(lambda: len(logged_dsts(slow_log)) >= N, 10, "the submits to reach the carrier")
     check(True, "all %d reached the carrier, which answers each 1.5 s later" % N)
     t0 = time.time()
     d.proc.send_signal(signal.SIGTERM)
@@ -72,7 +57,7 @@ def run(tmp):
         rc = None
     took = time.time() - t0
     check(rc == 0, "smppd exits 0 (%s) %.1f s after SIGTERM" % (rc, took))
-    got = answered(slow_log)
+    got = logged_dsts(slow_log)
     check(len(got) == N and took >= 0.8,
           "it waited for the carrier's answers: exit %.1f s after SIGTERM, %d submits seen" % (took, len(got)))
     check(not d.grep(r"event=(requeue|timeout)"), "no submit was given up on")
@@ -82,12 +67,12 @@ def run(tmp):
     cp.wait()
 
     fast_log = os.path.join(tmp, "fast.log")
-    cp2, cport2 = carrier(smppsim, fast_log)
+    cp2, cport2 = harness.sim_carrier(smppsim, fast_log)
     d.carriers = [dict(d.carriers[0], port=cport2)]
     d.start()
     d.wait_log(r"event=bound carrier=sim", count=2)
     time.sleep(2)
-    again = [f for f in answered(fast_log) if f[2] in dsts]
+    again = [f for f in logged_dsts(fast_log) if f in dsts]
     check(again == [], "after a restart none of the %d goes to a carrier again (%d did)" % (N, len(again)))
     check(d.stop() == 0, "smppd stops cleanly again")
     cp2.terminate()

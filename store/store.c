@@ -1061,6 +1061,8 @@ static void free_nodes(struct store *st, struct node *n)
 		}
 		n = next;
 	}
+	if (keep == NULL)
+		return;
 	pthread_mutex_lock(&st->pool_lock);
 	while (keep != NULL && st->pool_n < NODE_POOL_MAX) {
 		struct node *next = keep->next;
@@ -1126,7 +1128,6 @@ static struct node *pool_take(struct store *st)
 	st->spare = n->next;
 	return n;
 }
-
 
 /* Caller holds st->submit_lock. */
 static struct node *node_new(struct store *st, int kind, const struct store_op *op, size_t extra)
@@ -1417,7 +1418,6 @@ uint64_t store_reserve_id(struct store *st)
 	pthread_mutex_unlock(&st->submit_lock);
 	return id;
 }
-
 
 /* Appends a chain to the writer's queue and wakes it. */
 static int push_nodes(struct store *st, struct node *first, struct node **last)

@@ -438,6 +438,20 @@ static void status_text(unsigned i, char *buf, size_t cap)
 		snprintf(buf, cap, "other");
 }
 
+/* One sample per command_status seen, and always the accepted (0) one,
+ * for one account or carrier. */
+static void status_samples(struct out *o, const char *name, const char *label,
+    const char *value, const uint64_t counts[N_STATUS])
+{
+	char st[16];
+	for (unsigned i = 0; i < N_STATUS; i++) {
+		if (!counts[i] && i != 0)
+			continue;
+		status_text(i, st, sizeof st);
+		sample(o, name, label, value, "status", st, "%llu", (unsigned long long)counts[i]);
+	}
+}
+
 /* Campaign slot names: the lane's, "none" or "other". */
 static const char *slot_name(const struct metrics *m, unsigned slot)
 {
@@ -461,18 +475,11 @@ static unsigned slots_used(const struct metrics *m)
 
 static void render_upstream(struct out *o, struct relay *r, const struct metrics *m)
 {
-	char st[16];
 	family(o, "smppd_upstream_submits_total", "counter",
 	    "Responses to submit_sm, data_sm and submit_multi from applications, by account and command_status.");
 	for (size_t a = 0; a < m->account_names.n && a < m->n_accounts; a++)
-		for (unsigned i = 0; i < N_STATUS; i++) {
-			uint64_t v = m->submits[a * N_STATUS + i];
-			if (!v && i != 0)
-				continue;   /* every account shows its accepted count, even 0 */
-			status_text(i, st, sizeof st);
-			sample(o, "smppd_upstream_submits_total", "account", m->account_names.names[a],
-			    "status", st, "%llu", (unsigned long long)v);
-		}
+		status_samples(o, "smppd_upstream_submits_total", "account", m->account_names.names[a],
+		    &m->submits[a * N_STATUS]);
 	family(o, "smppd_policy_rejects_total", "counter",
 	    "Messages the compliance policy rejected, by the rule that did.");
 	for (unsigned i = 0; i < N_RULE; i++)
@@ -493,7 +500,6 @@ static void render_carriers(struct out *o, struct relay *r, const struct metrics
 {
 	/* counters by slot: carriers a reload removed keep their counts */
 	size_t n = m->carrier_names.n < m->n_carriers ? m->carrier_names.n : m->n_carriers;
-	char st[16];
 	family(o, "smppd_carrier_submits_total", "counter", "submit_sm PDUs sent to the carrier.");
 	for (size_t c = 0; c < n; c++)
 		sample(o, "smppd_carrier_submits_total", "carrier", m->carrier_names.names[c], NULL, NULL,
@@ -501,14 +507,8 @@ static void render_carriers(struct out *o, struct relay *r, const struct metrics
 	family(o, "smppd_carrier_responses_total", "counter",
 	    "submit_sm_resp received from the carrier, by command_status.");
 	for (size_t c = 0; c < n; c++)
-		for (unsigned i = 0; i < N_STATUS; i++) {
-			uint64_t v = m->carriers[c].responses[i];
-			if (!v && i != 0)
-				continue;
-			status_text(i, st, sizeof st);
-			sample(o, "smppd_carrier_responses_total", "carrier", m->carrier_names.names[c],
-			    "status", st, "%llu", (unsigned long long)v);
-		}
+		status_samples(o, "smppd_carrier_responses_total", "carrier", m->carrier_names.names[c],
+		    m->carriers[c].responses);
 	family(o, "smppd_carrier_submits_unanswered_total", "counter",
 	    "submit_sm PDUs that got no response (timeout, or the bind was lost).");
 	for (size_t c = 0; c < n; c++)

@@ -777,32 +777,48 @@ int compliance_audit_verdict(struct compliance *c, int64_t now,
 
 /* ---- events ---- */
 
-int compliance_record_send(struct compliance *c, const char *brand,
-    const char *campaign, const char *number, int64_t now,
-    int footer_added)
+/* Stages the number's history with `now` added (SEND), or an empty one if
+ * there is none (CONTACT); 1 when an op was staged, 0 when none was needed. */
+static int stage_history(struct compliance *c, struct store_op *op,
+    const char *brand, const char *number, int64_t now, unsigned what)
 {
-	uint8_t key[KEY_MAX], fkey[KEY_MAX], v[2 + 8 * COMPLIANCE_SEND_RING];
+	uint8_t key[KEY_MAX], v[2 + 8 * COMPLIANCE_SEND_RING];
 	int64_t t[COMPLIANCE_SEND_RING];
-	size_t kl, fkl;
+	size_t kl;
 	unsigned n;
-	struct store_op ops[2];
-	size_t nops = 0;
 	int rc = ring_read(c, brand, number, key, &kl, t, &n);
 	if (rc < 0 && kl == 0)
 		return rc;
 	if (rc < 0)
 		n = 0;                /* store error: start a fresh history */
-	unsigned skip = n == COMPLIANCE_SEND_RING ? 1 : 0;
+	else if (rc > 0 && !(what & POLICY_RECORD_SEND))
+		return 0;             /* contacted already */
+	int add = (what & POLICY_RECORD_SEND) != 0;
+	unsigned skip = add && n == COMPLIANCE_SEND_RING ? 1 : 0;
 	v[0] = VER;
-	v[1] = (uint8_t)(n - skip + 1);
+	v[1] = (uint8_t)(n - skip + (unsigned)add);
 	for (unsigned i = skip; i < n; i++)
 		put64(v + 2 + 8 * (i - skip), t[i]);
-	put64(v + 2 + 8 * (n - skip), now);
-	rc = kv_stage(c, &ops[nops], key, kl, v, 2 + 8u * v[1]);
-	if (rc < 0)
-		return rc;
-	nops++;
-	if (footer_added && campaign
+	if (add)
+		put64(v + 2 + 8 * (n - skip), now);
+	rc = kv_stage(c, op, key, kl, v, 2 + 8u * v[1]);
+	return rc < 0 ? rc : 1;
+}
+
+int compliance_record_send(struct compliance *c, const char *brand,
+    const char *campaign, const char *number, int64_t now, unsigned what)
+{
+	uint8_t fkey[KEY_MAX];
+	size_t fkl;
+	struct store_op ops[2];
+	size_t nops = 0;
+	if (what & (POLICY_RECORD_SEND | POLICY_RECORD_CONTACT)) {
+		int rc = stage_history(c, &ops[0], brand, number, now, what);
+		if (rc < 0)
+			return rc;
+		nops += (size_t)rc;
+	}
+	if ((what & POLICY_RECORD_FOOTER) && campaign
 	    && (fkl = mkkey(fkey, 'f', campaign, num_norm(number)))) {
 		uint8_t fv[9];
 		fv[0] = VER;
@@ -810,7 +826,7 @@ int compliance_record_send(struct compliance *c, const char *brand,
 		if (kv_stage(c, &ops[nops], fkey, fkl, fv, sizeof(fv)) == 0)
 			nops++;
 	}
-	return submit(c, ops, nops);
+	return nops ? submit(c, ops, nops) : 0;
 }
 
 /* Opt-out without audit: 1 newly, 0 already, <0 error. */

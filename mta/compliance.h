@@ -89,11 +89,12 @@ void compliance_completion(struct compliance *c,
  * Return 0 (or as said) on success, a negative store error otherwise; on
  * a store error the change is still in force in memory. */
 
-/* After a message was accepted: send history, first contact, and (if the
- * footer was added or present) the footer time for the campaign. */
+/* After a message was accepted, what its verdict's `record` names
+ * (POLICY_RECORD_*): the send in the brand's history of the number (SEND),
+ * that the brand has contacted the number (CONTACT: an empty history if
+ * there is none), the campaign's footer time (FOOTER).  0 does nothing. */
 int compliance_record_send(struct compliance *c, const char *brand,
-    const char *campaign, const char *number, int64_t now,
-    int footer_added);
+    const char *campaign, const char *number, int64_t now, unsigned what);
 
 /* brand NULL: global.  source_text (the MO text, "admin", ...) goes to
  * the audit log.  Returns 1 if newly opted out, 0 if already was.  If the

@@ -307,9 +307,9 @@ static void log_verdict(const char *account, const struct store_msg *m,
 static void record_send(struct relay *r, const struct store_msg *m,
     const struct policy_verdict *v)
 {
-	if (v->brand)
+	if (v->brand && v->record)
 		compliance_record_send(r->compliance, v->brand, v->campaign, m->dst_addr,
-		    relay_wall_ms() / 1000, (v->modified & POLICY_MOD_FOOTER) != 0);
+		    relay_wall_ms() / 1000, v->record);
 }
 
 /* External hooks (below): a submit held until they have answered. */

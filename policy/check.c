@@ -211,14 +211,19 @@ static int has_stop(const char *s, size_t len)
 static int step_sender_id(struct ctx *x)
 {
 	int seen = 1;
-	if (!x->b->add_prefix || has_prefix(x->m->text, x->m->text_len,
-	    x->b->prefix))
+	if (!x->b->add_prefix)
 		return 0;
+	if (has_prefix(x->m->text, x->m->text_len, x->b->prefix)) {
+		x->v->record |= POLICY_RECORD_CONTACT;  /* not looked up */
+		return 0;
+	}
 	if (x->lk->contacted && x->lk->contacted(x->lk->arg, x->b->name,
 	    x->dst, &seen) < 0)
 		return store_failed(x, "first-contact");
-	if (!seen)
+	if (!seen) {
 		x->prefix = x->b->prefix;
+		x->v->record |= POLICY_RECORD_CONTACT;
+	}
 	return 0;
 }
 
@@ -263,6 +268,8 @@ static int compose(struct ctx *x)
 	v->text = v->text_buf;
 	v->text_len = len;
 	v->modified = (pl ? POLICY_MOD_PREFIX : 0) | (fl ? POLICY_MOD_FOOTER : 0);
+	if (fl && x->c->footer == FOOT_INTERVAL)
+		v->record |= POLICY_RECORD_FOOTER;
 	return 0;
 }
 
@@ -298,8 +305,10 @@ static int step_frequency(struct ctx *x)
 {
 	for (unsigned i = 0; i < x->p->ncaps; i++) {
 		const struct pol_cap *cap = &x->p->caps[i];
-		if (!cap_applies(cap, x->v->state, x->c->use_case)
-		    || x->lk->sent_since == NULL)
+		if (!cap_applies(cap, x->v->state, x->c->use_case))
+			continue;
+		x->v->record |= POLICY_RECORD_SEND;
+		if (x->lk->sent_since == NULL)
 			continue;
 		uint32_t count = 0;
 		int64_t oldest = 0;
@@ -367,6 +376,7 @@ static void verdict_reset(struct ctx *x)
 	v->text = x->m->text;
 	v->text_len = x->m->text_len;
 	v->modified = 0;
+	v->record = 0;
 	v->segments = 0;
 	v->ucs2 = 0;
 	v->nhooks = 0;

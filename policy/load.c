@@ -502,7 +502,7 @@ static int c_per_minute(struct ld *l, yaml_node_t *n, void *o)
 }
 static int c_priority(struct ld *l, yaml_node_t *n, void *o)
 {
-	uint32_t v;
+	uint32_t v = 0;
 	if (get_u32(l, n, 0, 7, &v) < 0)
 		return -1;
 	((struct pol_campaign *)o)->priority = (int)v;
@@ -1086,7 +1086,7 @@ static int h_use_cases(struct ld *l, yaml_node_t *n, void *o)
 }
 static int h_connections(struct ld *l, yaml_node_t *n, void *o)
 {
-	uint32_t v;
+	uint32_t v = 0;
 	if (get_u32(l, n, 1, 64, &v) < 0)
 		return -1;
 	((struct pol_hook *)o)->pub.connections = v;

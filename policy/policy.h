@@ -130,6 +130,14 @@ struct policy_hook {
 #define POLICY_MOD_PREFIX 0x1u   /* brand sender prefix prepended */
 #define POLICY_MOD_FOOTER 0x2u   /* opt-out footer appended */
 
+/* What the daemon records once the message is accepted, for the checks of
+ * later messages; nothing when 0 (e.g. a 2FA message no frequency cap
+ * counts, from a brand that does not prefix first messages). */
+#define POLICY_RECORD_SEND 0x1u     /* a frequency cap counts this send */
+#define POLICY_RECORD_CONTACT 0x2u  /* the number may be new to a brand that
+                                     * prefixes first messages */
+#define POLICY_RECORD_FOOTER 0x4u   /* an interval footer went with it */
+
 struct policy_verdict {
 	/* in: where a rewritten text may go (may be NULL/0: then a rewrite
 	 * that does not fit is reported as a segments reject). */
@@ -151,6 +159,7 @@ struct policy_verdict {
 	unsigned segments;        /* of the final text */
 	int ucs2;                 /* final text needs UCS-2 */
 	const char *state;        /* recipient's state from the area code */
+	unsigned record;          /* POLICY_RECORD_*: what to remember of it */
 	/* Hooks the daemon must consult, in order, before accepting;
 	 * a reject from any gives POLICY_ST_HOOK. */
 	const struct policy_hook *hooks[POLICY_MAX_HOOKS];

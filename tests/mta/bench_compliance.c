@@ -152,7 +152,7 @@ static double run(const struct policy *p, const struct policy_lookup *lk,
 			t->other++;
 		if (record && v.action == POLICY_ACCEPT) {
 			compliance_record_send(cp, v.brand, v.campaign, dst, NOW,
-			    (v.modified & POLICY_MOD_FOOTER) != 0);
+			    v.record);
 			sent++;
 		}
 		if (record && (i & 1023) == 1023)
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < checks; i++) {
 			dest(dst, span);
 			compliance_record_send(cp, "Acme Bank", "CACMEACCT", dst,
-			    NOW, 0);
+			    NOW, POLICY_RECORD_SEND);
 			if ((i & 1023) == 1023)
 				store_drain_completions(st, route, NULL);
 		}

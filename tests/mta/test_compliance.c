@@ -258,6 +258,17 @@ static void test_consent(void)
 	teardown();
 }
 
+static uint32_t lk_sent(const char *number)
+{
+	uint32_t count = 0;
+	int64_t oldest = 0;
+	const struct policy_lookup *lk = compliance_lookup(cp);
+	if (lk->sent_since(lk->arg, "Acme Bank", number + 1, 0, &count,
+	    &oldest) < 0)
+		return UINT32_MAX;
+	return count;
+}
+
 static void test_frequency_and_contact(void)
 {
 	const char *fl = "+13055550140";   /* Miami: FL, 3 in 24 h, defer */
@@ -270,7 +281,7 @@ static void test_frequency_and_contact(void)
 		v = check_at(pol, ACME_ACCT, fl, "Balance low", NOW + i * 60);
 		CHECK_EQ_INT(v.action, POLICY_ACCEPT);
 		CHECK_EQ_INT(compliance_record_send(cp, "Acme Bank", "CACMEACCT",
-		    fl, NOW + i * 60, (v.modified & POLICY_MOD_FOOTER) != 0), 0);
+		    fl, NOW + i * 60, v.record), 0);
 		if (i == 1)
 			sync_store();
 	}
@@ -291,14 +302,36 @@ static void test_frequency_and_contact(void)
 	const char *ny = "+12125550141";
 	v = check_at(pol, ACME_ACCT, ny, "Balance low", NOW);
 	CHECK(v.modified & POLICY_MOD_FOOTER);
-	compliance_record_send(cp, "Acme Bank", "CACMEACCT", ny, NOW, 1);
+	CHECK_EQ_INT(v.record, POLICY_RECORD_CONTACT | POLICY_RECORD_FOOTER);
+	compliance_record_send(cp, "Acme Bank", "CACMEACCT", ny, NOW, v.record);
 	v = check_at(pol, ACME_ACCT, ny, "Balance low", NOW + 3600);
 	CHECK(!(v.modified & POLICY_MOD_FOOTER));
+	/* contacted, no footer due and no cap for NY: nothing to record */
+	CHECK(!(v.modified & POLICY_MOD_PREFIX));
+	CHECK_EQ_INT(v.record, 0);
+
+	/* 2FA is exempt from the FL cap: its sends are not counted against
+	 * the brand's later notifications to the number; the first one still
+	 * makes it contacted */
+	const char *fl2 = "+13055550142";
+	for (int i = 0; i < 5; i++) {
+		v = check_at(pol, ACME_2FA, fl2, "Your code is 1", NOW + i);
+		CHECK_EQ_INT(v.action, POLICY_ACCEPT);
+		CHECK_EQ_INT(v.record, i == 0 ? POLICY_RECORD_CONTACT : 0);
+		CHECK_EQ_INT(compliance_record_send(cp, "Acme Bank", "CACME2FA",
+		    fl2, NOW + i, v.record), 0);
+	}
+	sync_store();
+	v = check_at(pol, ACME_ACCT, fl2, "Balance low", NOW + 10);
+	CHECK_EQ_INT(v.action, POLICY_ACCEPT);
+	CHECK(!(v.modified & POLICY_MOD_PREFIX));
+	CHECK(v.record & POLICY_RECORD_SEND);
+	CHECK_EQ_INT(lk_sent(fl2), 0);
 
 	/* the ring keeps the last 16 sends */
 	for (int i = 0; i < 20; i++)
 		compliance_record_send(cp, "Acme Bank", "CACMEACCT", ny,
-		    NOW + i, 0);
+		    NOW + i, POLICY_RECORD_SEND);
 	sync_store();
 	uint32_t count = 0;
 	int64_t oldest = 0;

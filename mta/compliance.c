@@ -33,6 +33,10 @@ struct chunk {
 	struct ov ents[];
 };
 
+/* ---- opt-outs since the checks (compliance_optout_since) ---- */
+
+#define RECENT_BITS ((size_t)1 << 20)   /* 128 KiB: stays in the CPU's cache */
+
 /* ---- read cache: direct mapped, small values only ---- */
 
 #define CK 64
@@ -80,6 +84,10 @@ struct compliance {
 	/* keyword replies */
 	struct allow *allow;
 	size_t nallow, capallow;
+	/* numbers opted out since checks_after (compliance_optout_since) */
+	uint64_t *recent;
+	size_t recent_bits, recent_set;
+	uint64_t checks_after;
 	/* the cookie of audit writes */
 	int audit_tag;
 	struct compliance_stats stats;
@@ -671,6 +679,13 @@ struct compliance *compliance_new(struct store *st,
 		compliance_free(c);
 		return NULL;
 	}
+	c->recent_bits = cfg && cfg->recent_bits >= 64 ? cfg->recent_bits : RECENT_BITS;
+	c->recent = calloc(c->recent_bits / 64, sizeof(*c->recent));
+	c->checks_after = UINT64_MAX;
+	if (c->recent == NULL) {
+		compliance_free(c);
+		return NULL;
+	}
 	c->lk = (struct policy_lookup){
 		.arg = c, .opted_out = l_opted_out, .consent = l_consent,
 		.line_type = l_line_type, .contacted = l_contacted,
@@ -697,6 +712,7 @@ void compliance_free(struct compliance *c)
 		}
 	free(c->buckets);
 	free(c->cache);
+	free(c->recent);
 	free(c->allow);
 	free(c);
 }
@@ -829,6 +845,45 @@ int compliance_record_send(struct compliance *c, const char *brand,
 	return nops ? submit(c, ops, nops) : 0;
 }
 
+static size_t recent_bit(const struct compliance *c, const char *number)
+{
+	const char *n = num_norm(number);
+	return (size_t)hash_bytes(n, strlen(n)) & (c->recent_bits - 1);
+}
+
+void compliance_policy_changed(struct compliance *c)
+{
+	memset(c->recent, 0, c->recent_bits / 8);
+	c->recent_set = 0;
+	c->checks_after = store_reserve_id(c->st);
+}
+
+/* Before an opt-out of number is staged (the overlay makes it visible to
+ * the next check at once). */
+static void recent_note(struct compliance *c, const char *number)
+{
+	if (c->recent_set >= c->recent_bits / 2) {
+		/* mostly ones: a fresh start is worth more than what it forgets
+		 * (messages stored before it are looked up again) */
+		compliance_policy_changed(c);
+	}
+	size_t b = recent_bit(c, number);
+	uint64_t mask = 1ull << (b & 63);
+	if (!(c->recent[b / 64] & mask)) {
+		c->recent[b / 64] |= mask;
+		c->recent_set++;
+	}
+}
+
+int compliance_optout_since(const struct compliance *c, uint64_t id,
+    const char *number)
+{
+	if (c->checks_after == UINT64_MAX || id <= c->checks_after)
+		return 1;
+	size_t b = recent_bit(c, number);
+	return (c->recent[b / 64] >> (b & 63)) & 1;
+}
+
 /* Opt-out without audit: 1 newly, 0 already, <0 error. */
 static int opt_out_do(struct compliance *c, const char *brand,
     const char *number, int64_t now)
@@ -851,6 +906,7 @@ static int opt_out_do(struct compliance *c, const char *brand,
 		return 0;
 	if (brand && numrec_find(&r, brand) >= 0)
 		return 0;
+	recent_note(c, number);
 	if (brand == NULL || 12 + r.blen + 9 + strlen(brand) > VAL_MAX
 	    || r.nb == 255 || strlen(brand) > 255) {
 		rc = numrec_stage(c, &op, key, kl, r.line, r.flags | 1, now,

@@ -66,6 +66,9 @@ struct compliance;
 struct compliance_config {
 	/* Read-cache slots (power of two; 0: 65536; 1: no cache). */
 	size_t cache_slots;
+	/* Bits of the opt-outs-since bitmap (power of two, at least 64;
+	 * 0: 2^20) */
+	size_t recent_bits;
 };
 
 /* cfg may be NULL.  Returns NULL on allocation failure. */
@@ -76,6 +79,23 @@ struct compliance *compliance_new(struct store *st,
 void compliance_free(struct compliance *c);
 
 const struct policy_lookup *compliance_lookup(struct compliance *c);
+
+/*
+ * Whether the recipient of a message stored as `id` may have opted out
+ * since the message's own checks: 0 certainly not, 1 maybe (then ask
+ * compliance_blocked).  It is 0 only for a message whose id was taken in
+ * the same loop turn as its checks, after the last
+ * compliance_policy_changed(), and whose number no opt-out since has
+ * touched (a bitmap of hashed numbers; cleared, with a new start, when half
+ * full).  Saves the store read of the send-time check for nearly every
+ * message.
+ */
+int compliance_optout_since(const struct compliance *c, uint64_t id,
+    const char *number);
+/* A policy was loaded: checks made before now do not count (the opt-out
+ * scope may have changed).  Until the first call, compliance_optout_since
+ * answers 1. */
+void compliance_policy_changed(struct compliance *c);
 
 /* ---- store completions ---- */
 

@@ -584,6 +584,8 @@ static int opted_out_since(struct relay *r, const struct store_msg *m)
 	const char *campaign, *brand, *use_case;
 	if (!r->policy || m->account[0] == 0)
 		return 0;
+	if (!compliance_optout_since(r->compliance, m->id, m->dst_addr))
+		return 0; /* checked at submit, and no opt-out since */
 	if (policy_campaign_of(r->policy, m->src_addr, &campaign, &brand, &use_case) != 0)
 		brand = NULL;
 	return compliance_blocked(r->compliance, r->policy, brand, m->dst_addr) == 1;

@@ -303,6 +303,7 @@ static int start(struct relay *r)
 	r->compliance = compliance_new(r->store, NULL);
 	if (!r->compliance)
 		return -1;
+	compliance_policy_changed(r->compliance); /* loaded before the store */
 	r->lookup = compliance_lookup(r->compliance);
 	r->monitors = monitors_new(r->compliance, r->store);
 	if (!r->monitors)

@@ -90,6 +90,8 @@ int relay_policy_load(struct relay *r, char *err, size_t errcap)
 	struct policy *old = r->policy;
 	r->policy = p; /* the swap: checks from now on see the new policy */
 	policy_unref(old);
+	if (r->compliance)
+		compliance_policy_changed(r->compliance);
 	/* the monitors' rings are indexed by the old list of monitors */
 	monitors_reset(r->monitors);
 	return 0;

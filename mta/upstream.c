@@ -769,6 +769,10 @@ static struct held *hold(struct conn *c, const struct store_msg *m,
 	snprintf(h->token, sizeof h->token, "%d-%llu", r->cfg->node_id,
 	    (unsigned long long)++tokens);
 	h->m = *m;
+	/* the id is taken now, with the checks: compliance_optout_since()
+	 * orders a message's checks against opt-outs by its id */
+	if (h->m.id == 0)
+		h->m.id = store_reserve_id(r->store);
 	snprintf(h->src, sizeof h->src, "%s", m->src_addr);
 	snprintf(h->dst, sizeof h->dst, "%s", m->dst_addr);
 	memcpy(h->body, m->body, m->body_len);
@@ -813,11 +817,9 @@ static uint32_t held_verdict(struct held *h, const struct hook_result *res)
 			    res->action == POLICY_REJECT ? "rejected" : "deferred", res->hook->name);
 		v->status = res->action == POLICY_REJECT ? POLICY_ST_HOOK : POLICY_ST_OK;
 	}
-	if (v->action != POLICY_ACCEPT || v->modified) {
-		if (v->action != POLICY_REJECT)
-			h->m.id = store_reserve_id(r->store);
-		compliance_audit_verdict(r->compliance, now / 1000, h->m.id, &msg, v);
-	}
+	if (v->action != POLICY_ACCEPT || v->modified)
+		compliance_audit_verdict(r->compliance, now / 1000,
+		    v->action == POLICY_REJECT ? 0 : h->m.id, &msg, v);
 	metrics_policy(r->metrics, v);
 	if (v->action == POLICY_REJECT) {
 		log_verdict(h->m.account, &h->m, v);

@@ -529,6 +529,50 @@ static void test_cookies(void)
 	teardown();
 }
 
+/* The send-time check's shortcut: exact for opt-outs after the checks, and
+ * conservative for everything it cannot order. */
+static void test_optout_since(void)
+{
+	fixture_dir_make(dir, sizeof(dir), "compliance-test");
+	st = open_store();
+	struct compliance_config cc = { .recent_bits = 64 };
+	cp = compliance_new(st, &cc);
+	const char *a = "+12125550160", *b = "+12125550161";
+	uint64_t before = store_reserve_id(st);
+	/* no policy loaded yet: nothing was checked, always look */
+	CHECK_EQ_INT(compliance_optout_since(cp, store_reserve_id(st), a), 1);
+	compliance_policy_changed(cp);
+	uint64_t checked = store_reserve_id(st);
+	CHECK_EQ_INT(compliance_optout_since(cp, checked, a), 0);
+	CHECK_EQ_INT(compliance_optout_since(cp, checked, b), 0);
+	CHECK_EQ_INT(compliance_optout_since(cp, before, a), 1); /* checked earlier */
+	CHECK_EQ_INT(compliance_opt_out(cp, "Acme Bank", a, NOW, "STOP"), 1);
+	CHECK_EQ_INT(compliance_optout_since(cp, checked, a), 1);
+	CHECK_EQ_INT(compliance_optout_since(cp, store_reserve_id(st), a), 1);
+	/* the same number again changes nothing: no new bit */
+	CHECK_EQ_INT(compliance_opt_out(cp, "Acme Bank", a, NOW, "STOP"), 0);
+	/* 100 numbers opt out: past half of the 64 bits the map starts over,
+	 * and what was checked before that is looked up again, whatever its
+	 * number's bit */
+	char n[16];
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(n, sizeof n, "+1313555%04u", i);
+		CHECK_EQ_INT(compliance_opt_out(cp, NULL, n, NOW, "STOP"), 1);
+	}
+	uint64_t fresh = store_reserve_id(st);
+	CHECK_EQ_INT(compliance_optout_since(cp, fresh, n), 1);   /* the last one */
+	char z[16] = "";
+	for (unsigned i = 0; i < 64 && !z[0]; i++) {
+		snprintf(n, sizeof n, "+1914555%04u", i);
+		if (compliance_optout_since(cp, fresh, n) == 0)
+			snprintf(z, sizeof z, "%s", n);
+	}
+	CHECK(z[0] != 0);                                  /* a clear bit */
+	CHECK_EQ_INT(compliance_optout_since(cp, checked, z), 1);
+	CHECK_EQ_INT(compliance_optout_since(cp, checked, b), 1);
+	teardown();
+}
+
 int main(void)
 {
 	pol = load(SMPPD_SOURCE_ROOT "/conf/policy.yaml");
@@ -545,6 +589,7 @@ int main(void)
 	RUN(test_scope);
 	RUN(test_unknown_owner);
 	RUN(test_cookies);
+	RUN(test_optout_since);
 	policy_unref(pol);
 	return unit_done();
 }

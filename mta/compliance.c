@@ -515,6 +515,17 @@ static int ring_read(struct compliance *c, const char *brand,
 
 /* ---- the lookup ---- */
 
+void compliance_prefetch(const struct compliance *c, const char *number)
+{
+	uint8_t key[KEY_MAX];
+	size_t kl = mkkey(key, 'n', num_norm(number), NULL);
+	const struct cslot *s = kl ? cache_slot(c, hash_bytes(key, kl)) : NULL;
+	if (s) {
+		__builtin_prefetch(s);
+		__builtin_prefetch((const uint8_t *)s + 64);
+	}
+}
+
 static int l_opted_out(void *arg, const char *brand, const char *number,
     int *yes)
 {

@@ -80,6 +80,10 @@ void compliance_free(struct compliance *c);
 
 const struct policy_lookup *compliance_lookup(struct compliance *c);
 
+/* Starts loading what the opt-out check of number will read (its read
+ * cache slot), so that the memory fetch overlaps the work before it. */
+void compliance_prefetch(const struct compliance *c, const char *number);
+
 /*
  * Whether the recipient of a message stored as `id` may have opted out
  * since the message's own checks: 0 certainly not, 1 maybe (then ask

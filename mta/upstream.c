@@ -436,6 +436,8 @@ static void on_submit(struct conn *c, const struct smpp_pdu *pdu)
 	struct store_msg m;
 	static uint8_t body[STORE_BODY_MAX];
 	struct held *h = NULL;
+	if (c->relay->policy && pdu->dest.addr)
+		compliance_prefetch(c->relay->compliance, pdu->dest.addr);
 	uint32_t status = build_message(c, pdu, &pdu->dest, &m);
 	if (status == SMPP_ESME_ROK)
 		status = apply_policy(c, &m, body, sizeof body, &h);

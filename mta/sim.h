@@ -61,6 +61,12 @@ struct sim_conn {
 /* Milliseconds and microseconds from a monotonic origin; wall clock ms. */
 uint64_t sim_now_ms(void);
 uint64_t sim_now_us(void);
+/* Zeroes [p, p+len) before the run, on 2 MiB pages where the kernel allows:
+ * the tables indexed by message (touched once per message, at random for
+ * the id table) then cost neither a page fault per 4 KiB nor a TLB miss per
+ * lookup during the run, CPU and stalls the load generator would otherwise
+ * take from the program it drives and add to the latencies it reports. */
+void sim_prefault(void *p, size_t len);
 int64_t sim_wall_ms(void);
 
 /* xorshift64*: deterministic with a seed. */

@@ -972,6 +972,10 @@ int sim_app_main(int argc, char **argv)
 		sim_err("app: out of memory for --count %" PRIu64, opt.count);
 		return SIM_EXIT_FAIL;
 	}
+	sim_prefault(send_us, (opt.count + 1) * sizeof *send_us);
+	sim_prefault(lat_resp, (opt.count + 1) * sizeof *lat_resp);
+	sim_prefault(lat_rcpt, (opt.count + 1) * sizeof *lat_rcpt);
+	sim_prefault(table, cap * sizeof *table);
 	table_mask = cap - 1;
 	table_limit = cap / 4 * 3;
 	if (opt.ids_path) {

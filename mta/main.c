@@ -286,6 +286,7 @@ static int start(struct relay *r)
 		return -1;
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
 	r->base = event_base_new_with_config(ec);
+	relay_clock_base(r->base);
 	event_config_free(ec);
 	if (!r->base)
 		return -1;
@@ -395,6 +396,7 @@ static void stop(struct relay *r)
 	free(r->accounts);
 	relay_retired_free(r);
 	metrics_free(r->metrics);
+	relay_clock_base(NULL);
 	if (r->base)
 		event_base_free(r->base);
 }

@@ -247,7 +247,8 @@ int health_interval_s(void);
 uint64_t relay_mono_ms(void);   /* sessions' clock */
 int64_t relay_wall_ms(void);    /* the store's clock */
 int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
-/* From then on both give base's time of the current loop turn. */
+/* From then on relay_wall_ms() gives base's time of the current loop turn
+ * (relay_now_us() still reads the clock). */
 void relay_clock_base(struct event_base *base);
 
 /* src (NULL: empty) into dst[cap], cut to fit, always terminated. */

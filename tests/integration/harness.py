@@ -117,10 +117,11 @@ def read_port_line(proc, timeout=15):
 
 
 def sim_carrier(smppsim, log, *flags, port=0):
-    """An `smppsim carrier` that logs every submit it takes to LOG; returns
-    (process, port)."""
-    p = spawn([smppsim, "carrier", "--listen", "127.0.0.1:%d" % port, "--log-submits", log]
-              + list(flags), stdout=subprocess.PIPE)
+    """An `smppsim carrier` that logs every submit it takes to LOG (None: no
+    log); returns (process, port)."""
+    logging = ["--log-submits", log] if log else []
+    p = spawn([smppsim, "carrier", "--listen", "127.0.0.1:%d" % port] + logging + list(flags),
+              stdout=subprocess.PIPE)
     return p, read_port_line(p)
 
 

@@ -22,9 +22,7 @@ SRC = "12025550100"
 
 
 def carrier(smppsim, *flags):
-    p = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0"] + list(flags),
-                      stdout=subprocess.PIPE)
-    return p, harness.read_port_line(p)
+    return harness.sim_carrier(smppsim, None, *flags)
 
 
 def daemon(smppd, tmp, name, cport, window=50, sessions=2, **carrier_extra):

@@ -107,8 +107,7 @@ def attack(port, stop, tally, seed):
 
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
-    cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE)
-    cport = harness.read_port_line(cp)
+    cp, cport = harness.sim_carrier(smppsim, None)
     d = harness.Daemon(smppd, tmp, accounts=[dict(system_id="app1", window=200, max_binds=8)],
                        carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                       window=500, sessions=2)])

@@ -29,8 +29,7 @@ def run(tmp):
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     check(soft >= 2 * ACCOUNTS * PER_ACCOUNT + 100,
           "file descriptor limit %d is enough for %d binds" % (soft, ACCOUNTS * PER_ACCOUNT))
-    cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE)
-    cport = harness.read_port_line(cp)
+    cp, cport = harness.sim_carrier(smppsim, None)
     accounts = [dict(system_id="app%d" % i, max_binds=PER_ACCOUNT, window=50)
                 for i in range(ACCOUNTS)]
     d = harness.Daemon(smppd, tmp, accounts=accounts,

@@ -6,7 +6,6 @@ and none is skipped, and each receipt arrives once.
 usage: test_receipt_spread.py SMPPD SMPPSIM
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -22,8 +21,7 @@ RECEIVERS, N = 3, 240
 
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
-    cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE)
-    cport = harness.read_port_line(cp)
+    cp, cport = harness.sim_carrier(smppsim, None)
     d = harness.Daemon(smppd, tmp, accounts=[dict(system_id="app1", window=64, max_binds=8)],
                        carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                       window=100)])

@@ -436,12 +436,18 @@ static long numrec_find(const struct numrec *r, const char *brand)
 	return -1;
 }
 
+/* The key of a number's record (opt-outs, line type); 0 if it does not fit. */
+static size_t numrec_key(uint8_t *key, const char *number)
+{
+	return mkkey(key, 'n', num_norm(number), NULL);
+}
+
 /* Reads the number record; absent gives an empty one.  buf: VAL_MAX. */
 static int numrec_read(struct compliance *c, const char *number,
     uint8_t *key, size_t *kl, uint8_t *buf, struct numrec *r)
 {
 	size_t vl = 0;
-	*kl = mkkey(key, 'n', num_norm(number), NULL);
+	*kl = numrec_key(key, number);
 	if (*kl == 0)
 		return -EINVAL;
 	int rc = kv_read(c, key, *kl, buf, VAL_MAX, &vl);
@@ -518,7 +524,7 @@ static int ring_read(struct compliance *c, const char *brand,
 void compliance_prefetch(const struct compliance *c, const char *number)
 {
 	uint8_t key[KEY_MAX];
-	size_t kl = mkkey(key, 'n', num_norm(number), NULL);
+	size_t kl = numrec_key(key, number);
 	const struct cslot *s = kl ? cache_slot(c, hash_bytes(key, kl)) : NULL;
 	if (s) {
 		__builtin_prefetch(s);
@@ -1165,7 +1171,7 @@ int compliance_optouts_scan(struct compliance *c, const char *after,
     compliance_optout_cb *cb, void *arg)
 {
 	uint8_t from[KEY_MAX];
-	size_t fl = after && *after ? mkkey(from, 'n', num_norm(after), NULL) : 0;
+	size_t fl = after && *after ? numrec_key(from, after) : 0;
 	struct optout_walk w = { cb, arg, 0 };
 	if (after && *after && fl == 0)
 		return -EINVAL;

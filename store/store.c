@@ -6,7 +6,7 @@
  *
  *   messages  id                          -> record (record.c)
  *   queue     lane NUL due_ms id          -> ""   QUEUED/DEFERRED only
- *   inflight  id                          -> ""   SUBMITTING only
+ *   inflight  id                          -> ""   SUBMITTING only (see below)
  *   final     updated_ms id               -> ""   final states, for purge
  *   carriers  carrier NUL norm_carrier_id -> id, u8 part
  *   receipts  account NUL seq             -> caller's receipt bytes
@@ -14,6 +14,13 @@
  *   audit     time_ms seq                 -> msg_id, 5 strings
  *   kv        caller key                  -> caller value
  *   meta      "version", "hwm", "counts"
+ *
+ * A claim only moves the message's key from queue to inflight: the record
+ * keeps the QUEUED or DEFERRED it had, and the inflight entry is what
+ * makes it SUBMITTING (effective_state).  Rewriting every record once
+ * more per send, for a state that a restart undoes anyway, cost a read,
+ * a record's write and its page in every commit.  Older stores wrote
+ * SUBMITTING into the record; both read the same.
  *
  * The queue is one keyspace per lane, so a lane whose messages are all
  * in the future (a throttled campaign) costs another lane one cursor seek,
@@ -51,6 +58,7 @@
 #define KEY_MAX 512
 #define RECOVER_CHUNK 10000
 #define OP_CLAIM 100	/* internal: claimed ids become SUBMITTING */
+#define CLAIM_ENTRY 17	/* id, due (LE 64), state it was claimed in */
 
 enum {
 	DB_MESSAGES, DB_QUEUE, DB_INFLIGHT, DB_FINAL, DB_CARRIERS, DB_RECEIPTS,
@@ -363,6 +371,27 @@ static uint64_t next_id(struct store *st, int64_t now)
 
 /* ---- the write transaction ---- */
 
+static bool is_queued(enum store_state s)
+{
+	return s == STORE_QUEUED || s == STORE_DEFERRED;
+}
+
+/* A queued record with an inflight entry was claimed: SUBMITTING. */
+static int effective_state(struct store *st, MDB_txn *txn, struct store_msg *m)
+{
+	uint8_t k[8];
+	MDB_val key = val_of(k, 8), v;
+	int rc;
+
+	if (!is_queued(m->state))
+		return 0;
+	be64_put(k, m->id);
+	rc = mdb_get(txn, st->db[DB_INFLIGHT], &key, &v);
+	if (rc == 0)
+		m->state = STORE_SUBMITTING;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_rc(rc);
+}
+
 /*
  * One pass over a batch.  An LMDB failure sets fatal and the pass is
  * aborted as a whole; per-operation outcomes (not found, bad transition)
@@ -427,7 +456,8 @@ static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
 	if (v.mv_size > sizeof(w->st->rbuf))
 		return STORE_ECORRUPT;
 	memcpy(w->st->rbuf, v.mv_data, v.mv_size);
-	return store_msg_decode(w->st->rbuf, v.mv_size, m);
+	rc = store_msg_decode(w->st->rbuf, v.mv_size, m);
+	return rc < 0 ? rc : effective_state(w->st, w->txn, m);
 }
 
 static int save_msg(struct wctx *w, const struct store_msg *m)
@@ -457,11 +487,6 @@ static const unsigned allowed[STORE_STATE_COUNT] = {
 	[STORE_SUBMITTING] = AFTER_SUBMIT | B(STORE_SUBMITTED),
 	[STORE_SUBMITTED] = AFTER_SUBMIT,
 };
-
-static bool is_queued(enum store_state s)
-{
-	return s == STORE_QUEUED || s == STORE_DEFERRED;
-}
 
 /* A state change, as the writer applies it. */
 struct change {
@@ -656,14 +681,39 @@ static int apply_replace(struct wctx *w, struct node *n)
 	return rc;
 }
 
-/* Claimed ids that changed meanwhile (cancelled, say) are left alone. */
+/*
+ * QUEUED -> SUBMITTING by the key alone (see the top of the file).  A
+ * claimed message whose queue key is gone changed meanwhile (cancelled,
+ * say) and is left alone; one still there is as the claim read it.
+ */
+static int claim_entry(struct wctx *w, const char *lane, const uint8_t *e)
+{
+	uint8_t k[KEY_MAX];
+	uint64_t id = le64_get(e);
+	enum store_state was = (enum store_state)e[CLAIM_ENTRY - 1];
+	MDB_val key = val_of(k, key_queue(k, lane, (int64_t)le64_get(e + 8), id));
+	int rc = mdb_del(w->txn, w->st->db[DB_QUEUE], &key, NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		w->fatal = lmdb_rc(rc);
+		return w->fatal;
+	}
+	be64_put(k, id);
+	rc = w_put(w, DB_INFLIGHT, val_of(k, 8), val_of("", 0), 0);
+	if (rc == 0) {
+		if (w->counts[was] > 0)
+			w->counts[was]--;
+		w->counts[STORE_SUBMITTING]++;
+	}
+	return rc;
+}
+
 static int apply_claim(struct wctx *w, struct node *n)
 {
-	struct change c = { .to = STORE_SUBMITTING };
-	const uint8_t *ids = n->blob;
-
 	for (unsigned i = 0; i < n->count && w->fatal == 0; i++)
-		transition(w, le64_get(ids + 8 * i), &c);
+		claim_entry(w, n->str, n->blob + CLAIM_ENTRY * i);
 	return 0;
 }
 
@@ -1088,7 +1138,7 @@ static void release_claims(struct store *st, struct node **b, size_t n)
 	pthread_mutex_lock(&st->claim_lock);
 	for (size_t i = 0; i < n; i++)
 		for (unsigned j = 0; b[i]->kind == OP_CLAIM && j < b[i]->count; j++)
-			idset_del(&st->claimed, le64_get(b[i]->blob + 8 * j));
+			idset_del(&st->claimed, le64_get(b[i]->blob + CLAIM_ENTRY * j));
 	pthread_mutex_unlock(&st->claim_lock);
 }
 
@@ -1863,6 +1913,8 @@ int store_get_message(struct store *st, uint64_t id, struct store_msg *out,
 	rc = lmdb_rc(mdb_get(txn, st->db[DB_MESSAGES], &key, &v));
 	if (rc == 0)
 		rc = copy_msg(&v, out, buf, bufsz);
+	if (rc == 0)
+		rc = effective_state(st, txn, out);
 	read_end(st, txn);
 	return rc;
 }
@@ -1931,17 +1983,23 @@ static int claim_walk(struct claim *c, const char *lane)
 }
 
 /* Hands the claimed ids to the writer (QUEUED -> SUBMITTING). */
-static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
+static int claim_commit(struct store *st, const char *lane,
+    const struct store_msg *m, size_t n)
 {
+	size_t lane_len = strlen(lane) + 1;
 	struct node *node;
 
 	pthread_mutex_lock(&st->submit_lock);
-	node = node_new(st, OP_CLAIM, NULL, 8 * n);
+	node = node_new(st, OP_CLAIM, NULL, CLAIM_ENTRY * n + lane_len);
 	pthread_mutex_unlock(&st->submit_lock);
 	if (node == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		le64_put(node->data + 8 * i, m[i].id);
+		uint8_t *e = node->data + CLAIM_ENTRY * i;
+
+		le64_put(e, m[i].id);
+		le64_put(e + 8, (uint64_t)m[i].next_attempt_ms);
+		e[CLAIM_ENTRY - 1] = (uint8_t)m[i].state;
 		if (idset_add(&st->claimed, m[i].id) < 0) {
 			while (i-- > 0)	/* unclaimed: nobody would release them */
 				idset_del(&st->claimed, m[i].id);
@@ -1949,6 +2007,8 @@ static int claim_commit(struct store *st, const struct store_msg *m, size_t n)
 			return -ENOMEM;
 		}
 	}
+	memcpy(node->data + CLAIM_ENTRY * n, lane, lane_len);
+	node->str = (const char *)node->data + CLAIM_ENTRY * n;
 	node->blob = node->data;
 	node->count = (unsigned)n;
 	return push_nodes(st, node, &node->next);
@@ -1973,7 +2033,7 @@ int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
 		read_end(st, c.txn);
 	}
 	if (rc == 0 && c.n > 0)
-		rc = claim_commit(st, out, c.n);
+		rc = claim_commit(st, lane, out, c.n);
 	pthread_mutex_unlock(&st->claim_lock);
 	if (next_due_ms != NULL)
 		*next_due_ms = c.next_due;
@@ -2255,15 +2315,19 @@ int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
 	}
 	be64_put(k, after_id + 1);
 	rc = lmdb_rc(mdb_cursor_open(txn, st->db[DB_MESSAGES], &cur));
-	for (; rc == 0 && mdb_cursor_get(cur, &key, &v, op) == 0; op = MDB_NEXT) {
+	if (rc < 0) {
+		read_end(st, txn);
+		return rc;
+	}
+	for (; mdb_cursor_get(cur, &key, &v, op) == 0; op = MDB_NEXT) {
 		/* decoded in place: the record lives until the txn ends */
 		if (store_msg_decode(v.mv_data, v.mv_size, &m) < 0)
 			continue;	/* one bad record does not hide the rest */
-		if (cb(&m, arg) != 0)
+		rc = effective_state(st, txn, &m);
+		if (rc < 0 || cb(&m, arg) != 0)
 			break;
 	}
-	if (rc == 0)
-		mdb_cursor_close(cur);
+	mdb_cursor_close(cur);
 	read_end(st, txn);
 	return rc;
 }

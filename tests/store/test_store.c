@@ -537,6 +537,95 @@ static void test_cancel(void)
 	remove_dir();
 }
 
+/* A claimed message reads as SUBMITTING everywhere, keeps its body against
+ * a replace, and leaves SUBMITTING by a mark as it always did. */
+struct scanned {
+	uint64_t id[8];
+	enum store_state state[8];
+	size_t n;
+};
+
+static int scan_state(const struct store_msg *m, void *arg)
+{
+	struct scanned *s = arg;
+
+	if (s->n == 8)
+		return 1;
+	s->id[s->n] = m->id;
+	s->state[s->n++] = m->state;
+	return 0;
+}
+
+static void test_claimed_state(void)
+{
+	static const uint8_t new_body[] = "replaced";
+	static struct store_msg out[4];
+	static uint8_t buf[4 * STORE_MSG_MAX];
+	struct scanned scanned = { .n = 0 };
+	uint64_t ids[3], counts[STORE_STATE_COUNT], depth;
+	struct store_msg deferred = sample("s", 0), r;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	for (int i = 0; i < 3; i++)
+		ids[i] = enqueue(st, "s", i);
+	deferred.state = STORE_DEFERRED;
+	deferred.next_attempt_ms = 3;
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_ENQUEUE,
+	    .u.msg = &deferred }).rc, 0);
+	uint64_t def_id = got[0].id;
+	CHECK_EQ_INT(store_claim_due(st, "s", now_ms(), out, 2, buf, sizeof(buf), NULL), 2);
+	barrier(st);
+	CHECK_EQ_INT(state_of(st, ids[0]), STORE_SUBMITTING);
+	CHECK_EQ_INT(state_of(st, ids[1]), STORE_SUBMITTING);
+	CHECK_EQ_INT(state_of(st, ids[2]), STORE_QUEUED);
+	CHECK_EQ_INT(store_messages_scan(st, 0, scan_state, &scanned), 0);
+	CHECK(scanned.n == 4 && scanned.id[0] == ids[0] && scanned.id[2] == ids[2]);
+	CHECK_EQ_INT(scanned.state[0], STORE_SUBMITTING);
+	CHECK_EQ_INT(scanned.state[1], STORE_SUBMITTING);
+	CHECK_EQ_INT(scanned.state[2], STORE_QUEUED);
+	CHECK_EQ_INT(store_lane_depth(st, "s", &depth), 0);
+	CHECK(depth == 2);
+	/* replace_sm: too late for a claimed message, in time for a queued one */
+	struct store_op rep = { .kind = STORE_OP_REPLACE, .id = ids[0],
+	    .u.replace = { .body = new_body, .body_len = sizeof(new_body) - 1 } };
+	CHECK_EQ_INT(run(st, rep).value, 0);
+	rep.id = ids[2];
+	CHECK_EQ_INT(run(st, rep).value, 1);
+	CHECK_EQ_INT(store_get_message(st, ids[0], &r, buf, sizeof(buf)), 0);
+	CHECK(r.body_len == 19);
+	/* the deferred one is claimed from DEFERRED: the counts say so */
+	CHECK_EQ_INT(store_claim_due(st, "s", now_ms(), out, 4, buf, sizeof(buf), NULL), 2);
+	barrier(st);
+	store_state_counts(st, counts);
+	CHECK_EQ_INT(counts[STORE_SUBMITTING], 4);
+	CHECK_EQ_INT(counts[STORE_QUEUED], 0);
+	CHECK_EQ_INT(counts[STORE_DEFERRED], 0);
+	CHECK_EQ_INT(state_of(st, def_id), STORE_SUBMITTING);
+	/* out of SUBMITTING: sent, retried later, refused */
+	CHECK_EQ_INT(mark_submitted(st, ids[0], "c1", NULL, 0), 0);
+	CHECK_EQ_INT(mark(st, ids[1], STORE_QUEUED, now_ms() + 60000, 0), 0);
+	CHECK_EQ_INT(mark(st, def_id, STORE_REJECTED, 0, 0), 0);
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_CANCEL,
+	    .id = ids[2] }).value, 0);	/* still SUBMITTING: not cancelled */
+	CHECK_EQ_INT(state_of(st, ids[0]), STORE_SUBMITTED);
+	CHECK_EQ_INT(store_get_message(st, ids[1], &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_QUEUED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_INT(state_of(st, def_id), STORE_REJECTED);
+	CHECK_EQ_INT(mark(st, ids[0], STORE_SUBMITTED, 0, 0), STORE_ESTATE);
+	store_state_counts(st, counts);
+	CHECK_EQ_INT(counts[STORE_SUBMITTING], 1);
+	CHECK_EQ_INT(counts[STORE_SUBMITTED], 1);
+	CHECK_EQ_INT(counts[STORE_QUEUED], 1);
+	CHECK_EQ_INT(store_lane_depth(st, "s", &depth), 0);
+	CHECK(depth == 1);	/* the retry, due in a minute */
+	CHECK_EQ_INT(store_claim_due(st, "s", now_ms(), out, 4, buf, sizeof(buf), NULL), 0);
+	store_close(st);
+	remove_dir();
+}
+
 /* ---- pending receipts ---- */
 
 struct seen {
@@ -975,6 +1064,7 @@ int main(void)
 	RUN(test_commit_hist);
 	RUN(test_transitions);
 	RUN(test_cancel);
+	RUN(test_claimed_state);
 	RUN(test_receipts);
 	RUN(test_recover_submitting);
 	RUN(test_kill9_loses_nothing_acked);

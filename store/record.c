@@ -13,16 +13,26 @@
  *   strings), then u16 length + carrier ids (NUL-terminated, back to back),
  *   then u16 length + body.
  *
+ * Status, version 1 (the part that changes after enqueue; store.c keeps it
+ * apart from the record so that a state change rewrites 50 bytes, not the
+ * whole message):
+ *
+ *   u8 version, u8 state, u16 attempts, u16 n_carrier_ids, u32 last_error,
+ *   i64 next_attempt_ms, updated_ms, then carrier as u16 length + bytes +
+ *   NUL, then u16 length + carrier ids.
+ *
  * Decoding checks every length against the end and the record must end
  * exactly there: a corrupt record is an error, never a read past the end.
  */
-#include "store/store.h"
+#include "store/record.h"
 #include "store/bytes.h"
 
 #include <stdbool.h>
 
 #define RECORD_VERSION 1
 #define RECORD_FIXED 58
+#define STATUS_VERSION 1
+#define STATUS_FIXED 26
 
 static const char *const state_names[STORE_STATE_COUNT] = {
 	[STORE_QUEUED] = "queued",
@@ -265,6 +275,61 @@ int store_msg_decode(const void *buf, size_t len, struct store_msg *m)
 	if (!carrier_ids_ok(m->carrier_ids, m->carrier_ids_len,
 	    m->n_carrier_ids))
 		return STORE_ECORRUPT;
+	return 0;
+}
+
+/* ---- status ---- */
+
+int store_status_encode(const struct store_msg *m, void *buf, size_t bufsz,
+    size_t *len)
+{
+	struct bytes_w w = { .p = buf, .cap = bufsz };
+	uint8_t *p = bytes_w_take(&w, STATUS_FIXED);
+
+	if ((unsigned)m->state >= STORE_STATE_COUNT || m->n_carrier_ids > 0xffff)
+		return -EINVAL;
+	if (p == NULL)
+		return -E2BIG;
+	p[0] = STATUS_VERSION;
+	p[1] = (uint8_t)m->state;
+	le16_put(p + 2, m->attempts);
+	le16_put(p + 4, (uint16_t)m->n_carrier_ids);
+	le32_put(p + 6, m->last_error);
+	le64_put(p + 10, (uint64_t)m->next_attempt_ms);
+	le64_put(p + 18, (uint64_t)m->updated_ms);
+	put_str(&w, m->carrier);
+	put_blob(&w, m->carrier_ids, m->n_carrier_ids ? m->carrier_ids_len : 0,
+	    STORE_CARRIER_IDS_MAX);
+	if (w.err)
+		return -E2BIG;
+	*len = w.len;
+	return 0;
+}
+
+int store_status_overlay(const void *buf, size_t len, struct store_msg *m)
+{
+	struct bytes_r r = { .p = buf, .len = len };
+	const uint8_t *p = bytes_r_take(&r, STATUS_FIXED);
+	const char *carrier, *ids;
+	size_t ids_len = 0;
+	unsigned n_ids;
+
+	if (p == NULL || p[0] != STATUS_VERSION || p[1] >= STORE_STATE_COUNT)
+		return STORE_ECORRUPT;
+	n_ids = le16_get(p + 4);
+	carrier = get_str(&r);
+	ids = (const char *)get_blob(&r, &ids_len, STORE_CARRIER_IDS_MAX);
+	if (r.err || r.off != len || !carrier_ids_ok(ids, ids_len, n_ids))
+		return STORE_ECORRUPT;
+	m->state = (enum store_state)p[1];
+	m->attempts = le16_get(p + 2);
+	m->last_error = le32_get(p + 6);
+	m->next_attempt_ms = (int64_t)le64_get(p + 10);
+	m->updated_ms = (int64_t)le64_get(p + 18);
+	m->carrier = carrier;
+	m->carrier_ids = ids;
+	m->carrier_ids_len = ids_len;
+	m->n_carrier_ids = n_ids;
 	return 0;
 }
 

@@ -4,9 +4,10 @@
  * Databases and keys (integers in keys big-endian, so cursors walk them in
  * numeric and therefore time order):
  *
- *   messages  id                          -> record (record.c)
- *   queue     lane NUL due_ms id          -> ""   QUEUED/DEFERRED only
- *   inflight  id                          -> ""   SUBMITTING only (see below)
+ *   messages  id                          -> record (record.c), as enqueued
+ *   status    id                          -> status (record.c): what changed since
+ *   queue     lane NUL due_ms id          -> "", or "s" if it has a status
+ *   inflight  id                          -> "", or "s" if it has a status
  *   final     updated_ms id               -> ""   final states, for purge
  *   carriers  carrier NUL norm_carrier_id -> id, u8 part
  *   receipts  account NUL seq             -> caller's receipt bytes
@@ -15,12 +16,17 @@
  *   kv        caller key                  -> caller value
  *   meta      "version", "hwm", "counts"
  *
- * A claim only moves the message's key from queue to inflight: the record
- * keeps the QUEUED or DEFERRED it had, and the inflight entry is what
- * makes it SUBMITTING (effective_state).  Rewriting every record once
- * more per send, for a state that a restart undoes anyway, cost a read,
- * a record's write and its page in every commit.  Older stores wrote
- * SUBMITTING into the record; both read the same.
+ * A message is its record, written once at enqueue (and again only by a
+ * replace), with its status laid over it once it has one (read_msg).  A
+ * state change writes the 50-byte status, not the 300-byte record: each
+ * commit used to rewrite every record page of the messages in flight,
+ * three times per message, and those pages were most of what it wrote.
+ * Records of layout 1 carry their state themselves and read the same.
+ *
+ * A claim only moves the message's key from queue to inflight: the
+ * inflight entry is what makes a queued message SUBMITTING
+ * (effective_state), so a claim writes neither record nor status.  Older
+ * stores wrote SUBMITTING into the record; both read the same.
  *
  * The queue is one keyspace per lane, so a lane whose messages are all
  * in the future (a throttled campaign) costs another lane one cursor seek,
@@ -35,7 +41,7 @@
  * claim either sees the message still in the queue and in st->claimed, or
  * no longer in the queue.
  */
-#include "store/store.h"
+#include "store/record.h"
 #include "store/bytes.h"
 
 #include <inttypes.h>
@@ -51,7 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LAYOUT_VERSION 1
+#define LAYOUT_VERSION 2	/* 1: no status database; read the same */
 #define NODE_BITS 10
 #define SEQ_BITS 12
 #define SEQ_MASK ((1u << SEQ_BITS) - 1)
@@ -62,12 +68,12 @@
 
 enum {
 	DB_MESSAGES, DB_QUEUE, DB_INFLIGHT, DB_FINAL, DB_CARRIERS, DB_RECEIPTS,
-	DB_COUNTERS, DB_AUDIT, DB_KV, DB_META, DB_COUNT
+	DB_COUNTERS, DB_AUDIT, DB_KV, DB_META, DB_STATUS, DB_COUNT
 };
 
 static const char *const db_names[DB_COUNT] = {
 	"messages", "queue", "inflight", "final", "carriers", "receipts",
-	"counters", "audit", "kv", "meta",
+	"counters", "audit", "kv", "meta", "status",
 };
 
 /* A queued operation with copies of everything it points at in data[]. */
@@ -392,6 +398,54 @@ static int effective_state(struct store *st, MDB_txn *txn, struct store_msg *m)
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_rc(rc);
 }
 
+/* The message's status where LMDB has it, or mv_size 0 if it has none. */
+static int get_status(struct store *st, MDB_txn *txn, uint64_t id, MDB_val *s)
+{
+	uint8_t k[8];
+	MDB_val key = val_of(k, 8);
+	int rc;
+
+	be64_put(k, id);
+	rc = mdb_get(txn, st->db[DB_STATUS], &key, s);
+	if (rc == MDB_NOTFOUND)
+		s->mv_size = 0;
+	return rc == MDB_NOTFOUND ? 0 : lmdb_rc(rc);
+}
+
+/*
+ * A message as it stands, copied into buf (record, then status) and
+ * decoded there: later writes in the same transaction may move the pages
+ * they sit on.  Not SUBMITTING yet: effective_state() says that.
+ */
+static int decode_copy(const MDB_val *v, const MDB_val *s,
+    struct store_msg *m, uint8_t *buf, size_t bufsz)
+{
+	int rc;
+
+	if (v->mv_size > bufsz || s->mv_size > bufsz - v->mv_size)
+		return -E2BIG;
+	memcpy(buf, v->mv_data, v->mv_size);
+	rc = store_msg_decode(buf, v->mv_size, m);
+	if (rc < 0 || s->mv_size == 0)
+		return rc;
+	memcpy(buf + v->mv_size, s->mv_data, s->mv_size);
+	return store_status_overlay(buf + v->mv_size, s->mv_size, m);
+}
+
+static int read_msg(struct store *st, MDB_txn *txn, uint64_t id,
+    struct store_msg *m, uint8_t *buf, size_t bufsz)
+{
+	uint8_t k[8];
+	MDB_val key = val_of(k, 8), v, s;
+	int rc;
+
+	be64_put(k, id);
+	rc = lmdb_rc(mdb_get(txn, st->db[DB_MESSAGES], &key, &v));
+	if (rc == 0)
+		rc = get_status(st, txn, id, &s);
+	return rc < 0 ? rc : decode_copy(&v, &s, m, buf, bufsz);
+}
+
 /*
  * One pass over a batch.  An LMDB failure sets fatal and the pass is
  * aborted as a whole; per-operation outcomes (not found, bad transition)
@@ -439,37 +493,49 @@ static int w_get(struct wctx *w, int db, MDB_val k, MDB_val *v)
 	return lmdb_rc(rc);
 }
 
-/*
- * Copies the record out of the map before decoding: later writes in this
- * transaction may move the page it sits on.
- */
+/* The message as the writer sees it: SUBMITTING included. */
 static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
 {
-	uint8_t k[8];
-	MDB_val v;
-	int rc;
+	int rc = read_msg(w->st, w->txn, id, m, w->st->rbuf, sizeof(w->st->rbuf));
 
-	be64_put(k, id);
-	rc = w_get(w, DB_MESSAGES, val_of(k, 8), &v);
-	if (rc < 0)
-		return rc;
-	if (v.mv_size > sizeof(w->st->rbuf))
-		return STORE_ECORRUPT;
-	memcpy(w->st->rbuf, v.mv_data, v.mv_size);
-	rc = store_msg_decode(w->st->rbuf, v.mv_size, m);
-	return rc < 0 ? rc : effective_state(w->st, w->txn, m);
+	if (rc == 0)
+		rc = effective_state(w->st, w->txn, m);
+	if (rc < 0 && rc != -ENOENT && rc != STORE_ECORRUPT && rc != -E2BIG &&
+	    w->fatal == 0)
+		w->fatal = rc;
+	return rc;
 }
 
-static int save_msg(struct wctx *w, const struct store_msg *m)
+static int save_status(struct wctx *w, const struct store_msg *m)
 {
 	uint8_t k[8];
 	size_t len;
-	int rc = store_msg_encode(m, w->st->wbuf, sizeof(w->st->wbuf), &len);
+	int rc = store_status_encode(m, w->st->wbuf, sizeof(w->st->wbuf), &len);
 
 	if (rc < 0)
 		return rc;
 	be64_put(k, m->id);
-	return w_put(w, DB_MESSAGES, val_of(k, 8), val_of(w->st->wbuf, len), 0);
+	return w_put(w, DB_STATUS, val_of(k, 8), val_of(w->st->wbuf, len), 0);
+}
+
+/* The whole record again (a replace): what the status holds stays there. */
+static int save_record(struct wctx *w, const struct store_msg *m)
+{
+	struct store_msg r = *m;
+	uint8_t k[8];
+	size_t len;
+	int rc;
+
+	r.carrier = NULL;
+	r.carrier_ids = NULL;
+	r.carrier_ids_len = 0;
+	r.n_carrier_ids = 0;
+	rc = store_msg_encode(&r, w->st->wbuf, sizeof(w->st->wbuf), &len);
+	if (rc < 0)
+		return rc;
+	be64_put(k, m->id);
+	rc = w_put(w, DB_MESSAGES, val_of(k, 8), val_of(w->st->wbuf, len), 0);
+	return rc < 0 ? rc : save_status(w, m);
 }
 
 /* What a message may become, by state.  Final states are final. */
@@ -519,9 +585,9 @@ static int enter_state(struct wctx *w, const struct store_msg *m)
 {
 	uint8_t k[KEY_MAX];
 
-	if (is_queued(m->state))
+	if (is_queued(m->state))	/* back in the queue: it has a status */
 		return w_put(w, DB_QUEUE, val_of(k, key_queue(k, m->lane,
-		    m->next_attempt_ms, m->id)), val_of("", 0), 0);
+		    m->next_attempt_ms, m->id)), val_of("s", 1), 0);
 	if (m->state == STORE_SUBMITTING) {
 		be64_put(k, m->id);
 		return w_put(w, DB_INFLIGHT, val_of(k, 8), val_of("", 0), 0);
@@ -592,10 +658,59 @@ static void apply_fields(struct wctx *w, struct store_msg *m,
 	m->state = c->to;
 }
 
+/* The status alone as the message (no record: no lane, no addresses). */
+static int load_status_only(struct wctx *w, uint64_t id, const MDB_val *s,
+    struct store_msg *m)
+{
+	if (s->mv_size > sizeof(w->st->rbuf))
+		return STORE_ECORRUPT;
+	memcpy(w->st->rbuf, s->mv_data, s->mv_size);
+	*m = (struct store_msg){ .id = id };
+	return store_status_overlay(w->st->rbuf, s->mv_size, m);
+}
+
+/*
+ * The message as a change to c->to needs it.  Only the queue's keys need
+ * the record (its lane), so a message that has a status and neither
+ * leaves nor enters the queue is read from its status alone, and the
+ * inflight entry of a claimed one says whether it has a status at all.
+ * Anything else (and every layout 1 record) takes the whole read.
+ */
+static int load_for_change(struct wctx *w, uint64_t id,
+    const struct change *c, struct store_msg *m)
+{
+	uint8_t k[8];
+	MDB_val key = val_of(k, 8), v;
+	int rc;
+
+	if (is_queued(c->to))
+		return load_msg(w, id, m);
+	be64_put(k, id);
+	if (c->to == STORE_SUBMITTED) {
+		rc = w_get(w, DB_INFLIGHT, key, &v);
+		if (rc == -ENOENT || (rc == 0 && v.mv_size > 0 &&
+		    w_get(w, DB_STATUS, key, &v) != 0))
+			return load_msg(w, id, m);
+		if (rc == 0 && v.mv_size > 0)
+			rc = load_status_only(w, id, &v, m);
+		else if (rc == 0)
+			rc = read_msg(w->st, w->txn, id, m, w->st->rbuf,
+			    sizeof(w->st->rbuf));
+		if (rc == 0)
+			m->state = STORE_SUBMITTING;
+		return rc;
+	}
+	rc = w_get(w, DB_STATUS, key, &v);
+	if (rc == 0 && (v.mv_size < 2 ||
+	    !is_queued((enum store_state)((uint8_t *)v.mv_data)[1])))
+		return load_status_only(w, id, &v, m);
+	return rc == 0 || rc == -ENOENT ? load_msg(w, id, m) : rc;
+}
+
 static int transition(struct wctx *w, uint64_t id, const struct change *c)
 {
 	struct store_msg m;
-	int rc = load_msg(w, id, &m);
+	int rc = load_for_change(w, id, c, &m);
 
 	if (rc < 0)
 		return rc;
@@ -608,7 +723,7 @@ static int transition(struct wctx *w, uint64_t id, const struct change *c)
 		return rc;
 	apply_fields(w, &m, c);
 	rc = enter_state(w, &m);
-	return rc < 0 ? rc : save_msg(w, &m);
+	return rc < 0 ? rc : save_status(w, &m);
 }
 
 /* ---- applying operations ---- */
@@ -676,7 +791,7 @@ static int apply_replace(struct wctx *w, struct node *n)
 	if (n->t)
 		m.validity_ms = n->t;
 	m.updated_ms = w->now;
-	rc = save_msg(w, &m);
+	rc = save_record(w, &m);
 	n->value = rc == 0;
 	return rc;
 }
@@ -686,22 +801,30 @@ static int apply_replace(struct wctx *w, struct node *n)
  * claimed message whose queue key is gone changed meanwhile (cancelled,
  * say) and is left alone; one still there is as the claim read it.
  */
-static int claim_entry(struct wctx *w, const char *lane, const uint8_t *e)
+static int claim_entry(struct wctx *w, MDB_cursor *cur, const char *lane,
+    const uint8_t *e)
 {
 	uint8_t k[KEY_MAX];
 	uint64_t id = le64_get(e);
 	enum store_state was = (enum store_state)e[CLAIM_ENTRY - 1];
 	MDB_val key = val_of(k, key_queue(k, lane, (int64_t)le64_get(e + 8), id));
-	int rc = mdb_del(w->txn, w->st->db[DB_QUEUE], &key, NULL);
+	MDB_val qv;
+	bool has_status;
+	int rc = mdb_cursor_get(cur, &key, &qv, MDB_SET);
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
+	has_status = rc == 0 && qv.mv_size > 0;
+	if (rc == 0)
+		rc = mdb_cursor_del(cur, 0);
 	if (rc != 0) {
 		w->fatal = lmdb_rc(rc);
 		return w->fatal;
 	}
 	be64_put(k, id);
-	rc = w_put(w, DB_INFLIGHT, val_of(k, 8), val_of("", 0), 0);
+	/* the queue entry's mark goes along: load_for_change reads it */
+	rc = w_put(w, DB_INFLIGHT, val_of(k, 8), has_status ? val_of("s", 1) :
+	    val_of("", 0), 0);
 	if (rc == 0) {
 		if (w->counts[was] > 0)
 			w->counts[was]--;
@@ -712,8 +835,14 @@ static int claim_entry(struct wctx *w, const char *lane, const uint8_t *e)
 
 static int apply_claim(struct wctx *w, struct node *n)
 {
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(w->txn, w->st->db[DB_QUEUE], &cur);
+
+	if (rc != 0)
+		return w->fatal = lmdb_rc(rc);
 	for (unsigned i = 0; i < n->count && w->fatal == 0; i++)
-		claim_entry(w, n->str, n->blob + CLAIM_ENTRY * i);
+		claim_entry(w, cur, n->str, n->blob + CLAIM_ENTRY * i);
+	mdb_cursor_close(cur);
 	return 0;
 }
 
@@ -793,8 +922,9 @@ static int purge_one(struct wctx *w, uint64_t id)
 			w->counts[m.state]--;
 	}
 	be64_put(k, id);
-	return rc == 0 || rc == STORE_ECORRUPT ?
-	    w_del(w, DB_MESSAGES, val_of(k, 8)) : rc;
+	if (rc == 0 || rc == STORE_ECORRUPT)
+		rc = w_del(w, DB_STATUS, val_of(k, 8));
+	return rc == 0 ? w_del(w, DB_MESSAGES, val_of(k, 8)) : rc;
 }
 
 /*
@@ -1610,8 +1740,19 @@ static int load_meta(struct store *st, MDB_txn *txn)
 		v = val_of(ver, 4);
 		return lmdb_rc(mdb_put(txn, st->db[DB_META], &k, &v, 0));
 	}
-	if (rc != 0 || v.mv_size != 4 || le32_get(v.mv_data) != LAYOUT_VERSION)
+	if (rc != 0 || v.mv_size != 4)
 		return rc ? lmdb_rc(rc) : STORE_ECORRUPT;
+	if (le32_get(v.mv_data) == 1) {
+		/* layout 1 reads the same: say 2, so that older smppd refuses
+		 * a store whose states it would no longer see */
+		le32_put(ver, LAYOUT_VERSION);
+		v = val_of(ver, 4);
+		rc = mdb_put(txn, st->db[DB_META], &k, &v, 0);
+		if (rc != 0)
+			return lmdb_rc(rc);
+	} else if (le32_get(v.mv_data) != LAYOUT_VERSION) {
+		return STORE_ECORRUPT;
+	}
 	k = val_of("hwm", 3);
 	if (mdb_get(txn, st->db[DB_META], &k, &v) == 0 && v.mv_size == 8)
 		st->hwm = le64_get(v.mv_data);
@@ -1889,30 +2030,15 @@ int store_trim_resident(struct store *st, uint64_t keep)
 	return 1;
 }
 
-/* Copies a record into buf and decodes it there. */
-static int copy_msg(const MDB_val *v, struct store_msg *out, void *buf,
-    size_t bufsz)
-{
-	if (v->mv_size > bufsz)
-		return -E2BIG;
-	memcpy(buf, v->mv_data, v->mv_size);
-	return store_msg_decode(buf, v->mv_size, out);
-}
-
 int store_get_message(struct store *st, uint64_t id, struct store_msg *out,
     void *buf, size_t bufsz)
 {
-	uint8_t k[8];
-	MDB_val key = val_of(k, 8), v;
 	MDB_txn *txn;
 	int rc = read_begin(st, &txn);
 
 	if (rc < 0)
 		return rc;
-	be64_put(k, id);
-	rc = lmdb_rc(mdb_get(txn, st->db[DB_MESSAGES], &key, &v));
-	if (rc == 0)
-		rc = copy_msg(&v, out, buf, bufsz);
+	rc = read_msg(st, txn, id, out, buf, bufsz);
 	if (rc == 0)
 		rc = effective_state(st, txn, out);
 	read_end(st, txn);
@@ -1930,14 +2056,16 @@ struct claim {
 	int64_t now, next_due;
 };
 
-/* 1: taken, 0: skipped, -1: stop here (not due, or out of room). */
-static int claim_one(struct claim *c, const MDB_val *k, size_t lane_len)
+/* 1: taken, 0: skipped, -1: stop here (not due, or out of room).  A
+ * message queued once and never since has no status to look for. */
+static int claim_one(struct claim *c, const MDB_val *k, const MDB_val *qv,
+    size_t lane_len)
 {
 	const uint8_t *p = (const uint8_t *)k->mv_data + lane_len + 1;
 	int64_t due = (int64_t)be64_get(p);
 	uint64_t id = be64_get(p + 8);
 	uint8_t idk[8];
-	MDB_val key = val_of(idk, 8), v;
+	MDB_val key = val_of(idk, 8), v, s;
 	size_t at = (c->used + 7) & ~(size_t)7;
 
 	if (k->mv_size != lane_len + 17 || idset_has(&c->st->claimed, id))
@@ -1947,16 +2075,18 @@ static int claim_one(struct claim *c, const MDB_val *k, size_t lane_len)
 		return -1;
 	}
 	be64_put(idk, id);
-	if (mdb_get(c->txn, c->st->db[DB_MESSAGES], &key, &v) != 0)
+	s.mv_size = 0;
+	if (mdb_get(c->txn, c->st->db[DB_MESSAGES], &key, &v) != 0 ||
+	    (qv->mv_size > 0 && get_status(c->st, c->txn, id, &s) != 0))
 		return 0;
-	if (at > c->bufsz || v.mv_size > c->bufsz - at) {
+	if (at > c->bufsz || v.mv_size + s.mv_size > c->bufsz - at) {
 		c->next_due = due;
 		return -1;
 	}
-	if (copy_msg(&v, &c->out[c->n], c->buf + at, v.mv_size) != 0 ||
+	if (decode_copy(&v, &s, &c->out[c->n], c->buf + at, c->bufsz - at) != 0 ||
 	    !is_queued(c->out[c->n].state))
 		return 0;
-	c->used = at + v.mv_size;
+	c->used = at + v.mv_size + s.mv_size;
 	c->n++;
 	return 1;
 }
@@ -1974,7 +2104,7 @@ static int claim_walk(struct claim *c, const char *lane)
 		if (mdb_cursor_get(cur, &key, &v, op) != 0 ||
 		    !has_prefix(&key, k, lane_len + 1))
 			break;
-		if (claim_one(c, &key, lane_len) < 0)
+		if (claim_one(c, &key, &v, lane_len) < 0)
 			break;
 	}
 	if (rc == 0)
@@ -2300,7 +2430,7 @@ int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
     void *arg)
 {
 	uint8_t k[8];
-	MDB_val key = val_of(k, 8), v;
+	MDB_val key = val_of(k, 8), v, s;
 	MDB_cursor_op op = MDB_SET_RANGE;
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -2323,7 +2453,12 @@ int store_messages_scan(struct store *st, uint64_t after_id, store_msg_cb *cb,
 		/* decoded in place: the record lives until the txn ends */
 		if (store_msg_decode(v.mv_data, v.mv_size, &m) < 0)
 			continue;	/* one bad record does not hide the rest */
-		rc = effective_state(st, txn, &m);
+		rc = get_status(st, txn, m.id, &s);
+		if (rc == 0 && s.mv_size > 0 &&
+		    store_status_overlay(s.mv_data, s.mv_size, &m) < 0)
+			continue;
+		if (rc == 0)
+			rc = effective_state(st, txn, &m);
 		if (rc < 0 || cb(&m, arg) != 0)
 			break;
 	}

@@ -5,8 +5,9 @@
  * temporary directory.
  */
 #include "tests/unit.h"
-#include "store/store.h"
+#include "store/record.h"
 
+#include <lmdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -222,6 +223,16 @@ static void test_ids(void)
 
 /* ---- records ---- */
 
+/* m as sent to carrier with these ids (n of them, NUL-separated). */
+static void sent_via(struct store_msg *m, const char *carrier, const char *ids,
+    size_t len, unsigned n)
+{
+	m->carrier = carrier;
+	m->carrier_ids = ids;
+	m->carrier_ids_len = len;
+	m->n_carrier_ids = n;
+}
+
 static void test_record_roundtrip(void)
 {
 	static const char cids[] = "a1\0b2";
@@ -233,10 +244,7 @@ static void test_record_roundtrip(void)
 	m.state = STORE_SUBMITTED;
 	m.attempts = 3;
 	m.last_error = 0x45;
-	m.carrier = "carrierA";
-	m.carrier_ids = cids;
-	m.carrier_ids_len = sizeof(cids);
-	m.n_carrier_ids = 2;
+	sent_via(&m, "carrierA", cids, sizeof(cids), 2);
 	m.created_ms = 1;
 	m.updated_ms = 2;
 	CHECK_EQ_INT(store_msg_encode(&m, buf, sizeof(buf), &len), 0);
@@ -262,6 +270,23 @@ static void test_record_roundtrip(void)
 	CHECK_EQ_INT(store_msg_encode(&m, buf, 40, &len), -E2BIG);
 }
 
+/* Every cut of an encoding and one byte past its end are corrupt. */
+static int rejects_cuts(int (*decode)(const void *, size_t, struct store_msg *),
+    const uint8_t *buf, size_t len)
+{
+	static uint8_t bad[STORE_MSG_MAX + 1];
+	struct store_msg d;
+	int all_rejected = 1;
+
+	for (size_t cut = 0; cut < len; cut++) {
+		memcpy(bad, buf, cut);	/* a copy: ASan sees any overread */
+		all_rejected &= decode(bad, cut, &d) == STORE_ECORRUPT;
+	}
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	return all_rejected && decode(bad, len + 1, &d) == STORE_ECORRUPT;
+}
+
 static void test_record_corrupt(void)
 {
 	/* offset of the account's length, of its NUL; the version byte */
@@ -273,25 +298,54 @@ static void test_record_corrupt(void)
 		{ "carrier id count", 12, 5 },
 	};
 	struct store_msg m = sample("L", 0), d;
-	uint8_t buf[STORE_MSG_MAX], bad[STORE_MSG_MAX + 1];
-	size_t len, cut;
-	int all_rejected = 1;
+	uint8_t buf[STORE_MSG_MAX], bad[STORE_MSG_MAX];
+	size_t len;
 
 	store_msg_encode(&m, buf, sizeof(buf), &len);
-	for (cut = 0; cut < len; cut++) {
-		memcpy(bad, buf, cut);	/* a copy: ASan sees any overread */
-		all_rejected &= store_msg_decode(bad, cut, &d) == STORE_ECORRUPT;
-	}
-	CHECK(all_rejected);
-	memcpy(bad, buf, len);
-	bad[len] = 0;
-	CHECK_EQ_INT(store_msg_decode(bad, len + 1, &d), STORE_ECORRUPT);
+	CHECK(rejects_cuts(store_msg_decode, buf, len));
 	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		memcpy(bad, buf, len);
 		bad[flips[i].off] = flips[i].val;
 		unit_current = flips[i].name;
 		CHECK_EQ_INT(store_msg_decode(bad, len, &d), STORE_ECORRUPT);
 	}
+}
+
+/* The status laid over a record: its fields win, the record's others stay. */
+static void test_status_overlay(void)
+{
+	static const char cids[] = "c1\0c2";
+	struct store_msg m = sample("L", 5), d = sample("L", 5);
+	uint8_t buf[STORE_STATUS_MAX], bad[STORE_STATUS_MAX];
+	size_t len;
+
+	m.state = STORE_DELIVERED;
+	m.attempts = 2;
+	m.last_error = 0x58;
+	m.next_attempt_ms = 77;
+	m.updated_ms = 99;
+	sent_via(&m, "carrierB", cids, sizeof(cids), 2);
+	CHECK_EQ_INT(store_status_encode(&m, buf, sizeof(buf), &len), 0);
+	CHECK(len < 60);
+	CHECK_EQ_INT(store_status_overlay(buf, len, &d), 0);
+	CHECK_EQ_INT(d.state, STORE_DELIVERED);
+	CHECK_EQ_INT(d.attempts, 2);
+	CHECK_EQ_INT(d.last_error, 0x58);
+	CHECK_EQ_INT(d.next_attempt_ms, 77);
+	CHECK_EQ_INT(d.updated_ms, 99);
+	CHECK_EQ_STR(d.carrier, "carrierB");
+	CHECK_EQ_STR(store_msg_carrier_id(&d, 1), "c2");
+	CHECK_EQ_STR(d.dst_addr, "15552223333");	/* the record's */
+	CHECK_EQ_INT(store_status_encode(&m, buf, 20, &len), -E2BIG);
+	CHECK_EQ_INT(store_status_encode(&m, buf, sizeof(buf), &len), 0);
+	CHECK(rejects_cuts(store_status_overlay, buf, len));
+	memcpy(bad, buf, len);
+	bad[1] = STORE_STATE_COUNT;
+	CHECK_EQ_INT(store_status_overlay(bad, len, &d), STORE_ECORRUPT);
+	bad[1] = STORE_DELIVERED;
+	bad[4] = 3;	/* three carrier ids, two there */
+	CHECK_EQ_INT(store_status_overlay(bad, len, &d), STORE_ECORRUPT);
+	CHECK_EQ_STR(d.carrier, "carrierB");	/* left as it was */
 }
 
 /* ---- writer, completions, reads ---- */
@@ -622,7 +676,175 @@ static void test_claimed_state(void)
 	CHECK_EQ_INT(store_lane_depth(st, "s", &depth), 0);
 	CHECK(depth == 1);	/* the retry, due in a minute */
 	CHECK_EQ_INT(store_claim_due(st, "s", now_ms(), out, 4, buf, sizeof(buf), NULL), 0);
+	/* a minute on, the retry is claimed as it stands, attempt and all */
+	CHECK_EQ_INT(store_claim_due(st, "s", now_ms() + 61000, out, 4, buf, sizeof(buf),
+	    NULL), 1);
+	CHECK(out[0].id == ids[1]);
+	CHECK_EQ_INT(out[0].attempts, 1);
+	CHECK_EQ_INT(out[0].state, STORE_QUEUED);
 	store_close(st);
+	remove_dir();
+}
+
+/* ---- the layout on disk ---- */
+
+/* The store's directory opened with LMDB itself, beside no store. */
+static MDB_env *raw_open(MDB_txn **txn, unsigned flags)
+{
+	MDB_env *env = NULL;
+
+	if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
+	    mdb_env_open(env, dir, 0, 0600) != 0 ||
+	    mdb_txn_begin(env, NULL, flags, txn) != 0) {
+		printf("# cannot open %s with LMDB\n", dir);
+		if (env)
+			mdb_env_close(env);
+		return NULL;
+	}
+	return env;
+}
+
+static int raw_get(MDB_txn *txn, const char *db, const void *key, size_t klen,
+    MDB_val *v)
+{
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+
+	if (mdb_dbi_open(txn, db, 0, &dbi) != 0)
+		return -1;
+	return mdb_get(txn, dbi, &k, v) == 0 ? 0 : -1;
+}
+
+static int raw_put(MDB_txn *txn, const char *db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)val };
+
+	if (mdb_dbi_open(txn, db, MDB_CREATE, &dbi) != 0)
+		return -1;
+	return mdb_put(txn, dbi, &k, &v, 0) == 0 ? 0 : -1;
+}
+
+static void be64(uint8_t k[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		k[i] = (uint8_t)v;
+}
+
+/* A mark writes the status; the record stays as it was enqueued. */
+static void test_marks_leave_record(void)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	static const char *const cids[] = { "x9" };
+	struct store_msg r;
+	uint8_t k[8];
+	MDB_txn *txn;
+	MDB_val v;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	uint64_t id = enqueue_claimed(st, "m");
+	CHECK(id != 0);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 1), 0);
+	CHECK_EQ_INT(mark(st, id, STORE_DELIVERED, 0, 0), 0);
+	store_close(st);
+	MDB_env *env = raw_open(&txn, MDB_RDONLY);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	be64(k, id);
+	CHECK_EQ_INT(raw_get(txn, "messages", k, 8, &v), 0);
+	CHECK_EQ_INT(store_msg_decode(v.mv_data, v.mv_size, &r), 0);
+	CHECK_EQ_INT(r.state, STORE_QUEUED);
+	CHECK_EQ_INT(r.n_carrier_ids, 0);
+	CHECK_EQ_INT(raw_get(txn, "status", k, 8, &v), 0);
+	CHECK_EQ_INT(store_status_overlay(v.mv_data, v.mv_size, &r), 0);
+	CHECK_EQ_INT(r.state, STORE_DELIVERED);
+	CHECK_EQ_STR(r.carrier, "c1");
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	st = open_store(0);
+	CHECK_EQ_INT(store_get_message(st, id, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_DELIVERED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_STR(store_msg_carrier_id(&r, 0), "x9");
+	/* purge drops the status with the record */
+	CHECK_EQ_INT(run(st, (struct store_op){ .kind = STORE_OP_PURGE,
+	    .u.purge = { .before_ms = now_ms() + 1000, .max = 10 } }).value, 1);
+	store_close(st);
+	env = raw_open(&txn, MDB_RDONLY);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	CHECK(raw_get(txn, "messages", k, 8, &v) != 0);
+	CHECK(raw_get(txn, "status", k, 8, &v) != 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	remove_dir();
+}
+
+/*
+ * A store of layout 1 (state in the record, no status database) opens,
+ * reads and changes as before and is marked layout 2; an unknown layout
+ * is refused and left alone.
+ */
+static void test_layout1_upgrade(void)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	static const char cids[] = "old7";
+	struct store_msg m = sample("u", 0), r;
+	uint8_t k[8], ver[4] = { 1, 0, 0, 0 }, rec[STORE_MSG_MAX];
+	size_t len;
+	MDB_txn *txn;
+	MDB_val v;
+	struct store_config cfg = { .path = dir, .node_id = 7 };
+	struct store *st = NULL;
+
+	make_dir();
+	MDB_env *env = raw_open(&txn, 0);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	m.id = 0x1000;
+	m.state = STORE_SUBMITTED;
+	m.attempts = 1;
+	sent_via(&m, "c1", cids, sizeof(cids), 1);
+	be64(k, m.id);
+	CHECK_EQ_INT(store_msg_encode(&m, rec, sizeof(rec), &len), 0);
+	CHECK_EQ_INT(raw_put(txn, "messages", k, 8, rec, len), 0);
+	CHECK_EQ_INT(raw_put(txn, "meta", "version", 7, ver, 4), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	st = open_store(0);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_EQ_INT(store_get_message(st, 0x1000, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK_EQ_STR(store_msg_carrier_id(&r, 0), "old7");
+	CHECK_EQ_INT(mark(st, 0x1000, STORE_DELIVERED, 0, 0), 0);
+	CHECK_EQ_INT(store_get_message(st, 0x1000, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_DELIVERED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_STR(r.carrier, "c1");
+	CHECK_EQ_STR(store_msg_carrier_id(&r, 0), "old7");
+	store_close(st);
+
+	env = raw_open(&txn, 0);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	CHECK_EQ_INT(raw_get(txn, "meta", "version", 7, &v), 0);
+	CHECK(v.mv_size == 4 && ((uint8_t *)v.mv_data)[0] == 2);
+	ver[0] = 9;
+	CHECK_EQ_INT(raw_put(txn, "meta", "version", 7, ver, 4), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	CHECK_EQ_INT(store_open(&cfg, &st), STORE_ECORRUPT);
 	remove_dir();
 }
 
@@ -1059,12 +1281,15 @@ int main(void)
 	RUN(test_ids);
 	RUN(test_record_roundtrip);
 	RUN(test_record_corrupt);
+	RUN(test_status_overlay);
 	RUN(test_enqueue_notify);
 	RUN(test_claim_lanes);
 	RUN(test_commit_hist);
 	RUN(test_transitions);
 	RUN(test_cancel);
 	RUN(test_claimed_state);
+	RUN(test_marks_leave_record);
+	RUN(test_layout1_upgrade);
 	RUN(test_receipts);
 	RUN(test_recover_submitting);
 	RUN(test_kill9_loses_nothing_acked);

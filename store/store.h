@@ -5,9 +5,9 @@
  *
  * Writes.  Every change goes through store_submit(), which copies the
  * operations (the caller's buffers may go away at once) onto a queue.  One
- * writer thread takes everything queued (up to max_batch), applies it in one
- * LMDB write transaction, commits (one fsync for the whole batch) and only
- * then posts one completion per operation and makes store_notify_fd()
+ * writer thread takes everything queued, applies it in LMDB write
+ * transactions of up to max_batch operations, commits each (one fsync for
+ * the whole batch) and only then posts one completion per operation and makes store_notify_fd()
  * readable.  The caller, from its loop, calls store_drain_completions().
  * A completion with rc 0 means the change is on disk: that is the moment
  * the relay may send submit_sm_resp with status 0.  Completions are posted

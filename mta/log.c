@@ -3,13 +3,62 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOGL_INFO;
 static int to_syslog;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+#define LINE_MAX_BYTES 2304	/* the prefix and a 2048-byte body */
+static char pending[64 * 1024];
+static size_t pending_len;
+static void (*flush_hook)(void);
+
+/* All of it, or as much as stderr takes: a log line is never worth dying for. */
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_flush(void)
+{
+	write_all(pending, pending_len);
+	pending_len = 0;
+}
+
+void log_buffer(void (*hook)(void))
+{
+	log_flush();
+	flush_hook = hook;
+}
+
+static void emit(enum log_level level, const char *line, size_t n)
+{
+	if (!flush_hook) {
+		write_all(line, n);
+		return;
+	}
+	if (n > sizeof pending - pending_len)
+		log_flush();
+	if (pending_len == 0 && level < LOGL_WARN)
+		flush_hook();
+	memcpy(pending + pending_len, line, n);
+	pending_len += n;
+	if (level >= LOGL_WARN)
+		log_flush();
+}
 
 void log_init(enum log_level min, int use_syslog, const char *ident)
 {
@@ -58,10 +107,18 @@ void log_msg(enum log_level level, const char *cat, const char *fmt, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	/* One fprintf: stderr is unbuffered, so a line is one write. */
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s cat=%s %s\n",
+	char line[LINE_MAX_BYTES];
+	int n = snprintf(line, sizeof line,
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s cat=%s %s\n",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], cat, body);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line) {	/* cut, but still a line */
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	emit(level, line, (size_t)n);
 }
 
 static int plain_char(unsigned char c)

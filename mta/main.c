@@ -276,6 +276,22 @@ static int open_store(struct relay *r)
 	return 0;
 }
 
+/* Log lines wait for the end of the loop turn that wrote them (log.h). */
+static struct event *log_flush_ev;
+
+static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+static void log_flush_soon(void)
+{
+	event_active(log_flush_ev, EV_TIMEOUT, 0);
+}
+
 static int start(struct relay *r)
 {
 	/* Precise timers (timerfd): pacing sleeps to the microsecond, and a
@@ -290,6 +306,10 @@ static int start(struct relay *r)
 	event_config_free(ec);
 	if (!r->base)
 		return -1;
+	log_flush_ev = event_new(r->base, -1, 0, log_flush_cb, NULL);
+	if (!log_flush_ev)
+		return -1;
+	log_buffer(log_flush_soon);
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
@@ -397,6 +417,11 @@ static void stop(struct relay *r)
 	relay_retired_free(r);
 	metrics_free(r->metrics);
 	relay_clock_base(NULL);
+	log_buffer(NULL);
+	if (log_flush_ev) {
+		event_free(log_flush_ev);
+		log_flush_ev = NULL;
+	}
 	if (r->base)
 		event_base_free(r->base);
 }

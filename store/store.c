@@ -700,11 +700,16 @@ static int load_for_change(struct wctx *w, uint64_t id,
 		if (rc == -ENOENT || (rc == 0 && v.mv_size > 0 &&
 		    w_get(w, DB_STATUS, key, &v) != 0))
 			return load_msg(w, id, m);
-		if (rc == 0 && v.mv_size > 0)
+		if (rc == 0 && v.mv_size > 0) {
 			rc = load_status_only(w, id, &v, m);
-		else if (rc == 0)
-			rc = read_msg(w->st, w->txn, id, m, w->st->rbuf,
-			    sizeof(w->st->rbuf));
+		} else if (rc == 0) {	/* no status yet: the record alone */
+			MDB_val none = { .mv_size = 0 };
+
+			rc = w_get(w, DB_MESSAGES, key, &v);
+			if (rc == 0)
+				rc = decode_copy(&v, &none, m, w->st->rbuf,
+				    sizeof(w->st->rbuf));
+		}
 		if (rc == 0)
 			m->state = STORE_SUBMITTING;
 		return rc;

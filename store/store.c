@@ -527,24 +527,32 @@ static int save_status(struct wctx *w, const struct store_msg *m)
 	return w_put(w, DB_STATUS, val_of(k, 8), val_of(w->st->wbuf, len), 0);
 }
 
-/* The whole record again (a replace): what the status holds stays there. */
-static int save_record(struct wctx *w, const struct store_msg *m)
+/*
+ * The whole record again (a replace).  A message with a status keeps its
+ * carrier ids there and the status is rewritten too; one without keeps
+ * everything in the record, so that the queue's and inflight's "no
+ * status" still hold.
+ */
+static int save_record(struct wctx *w, const struct store_msg *m,
+    bool has_status)
 {
 	struct store_msg r = *m;
 	uint8_t k[8];
 	size_t len;
 	int rc;
 
-	r.carrier = NULL;
-	r.carrier_ids = NULL;
-	r.carrier_ids_len = 0;
-	r.n_carrier_ids = 0;
+	if (has_status) {
+		r.carrier = NULL;
+		r.carrier_ids = NULL;
+		r.carrier_ids_len = 0;
+		r.n_carrier_ids = 0;
+	}
 	rc = store_msg_encode(&r, w->st->wbuf, sizeof(w->st->wbuf), &len);
 	if (rc < 0)
 		return rc;
 	be64_put(k, m->id);
 	rc = w_put(w, DB_MESSAGES, val_of(k, 8), val_of(w->st->wbuf, len), 0);
-	return rc < 0 ? rc : save_status(w, m);
+	return rc < 0 || !has_status ? rc : save_status(w, m);
 }
 
 /* What a message may become, by state.  Final states are final. */
@@ -792,9 +800,12 @@ static int apply_cancel(struct wctx *w, struct node *n)
 static int apply_replace(struct wctx *w, struct node *n)
 {
 	struct store_msg m;
+	MDB_val s;
 	int rc = load_msg(w, n->id, &m);
 
 	n->value = 0;
+	if (rc == 0)
+		rc = get_status(w->st, w->txn, n->id, &s);
 	if (rc < 0)
 		return rc;
 	if (!is_queued(m.state))
@@ -805,7 +816,7 @@ static int apply_replace(struct wctx *w, struct node *n)
 	if (n->t)
 		m.validity_ms = n->t;
 	m.updated_ms = w->now;
-	rc = save_record(w, &m);
+	rc = save_record(w, &m, s.mv_size > 0);
 	n->value = rc == 0;
 	return rc;
 }

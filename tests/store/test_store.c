@@ -848,6 +848,81 @@ static void test_layout1_upgrade(void)
 	remove_dir();
 }
 
+static int replace_body(struct store *st, uint64_t id, const char *body)
+{
+	struct store_op op = { .kind = STORE_OP_REPLACE, .id = id,
+	    .u.replace = { .body = (const uint8_t *)body, .body_len = strlen(body) } };
+
+	return (int)run(st, op).value;
+}
+
+static int has_raw(const char *db, uint64_t id)
+{
+	uint8_t k[8];
+	MDB_txn *txn;
+	MDB_val v;
+	MDB_env *env = raw_open(&txn, MDB_RDONLY);
+	int found;
+
+	if (env == NULL)
+		return -1;
+	be64(k, id);
+	found = raw_get(txn, db, k, 8, &v) == 0;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return found;
+}
+
+/*
+ * replace_sm of a message never sent keeps it without a status (its queue
+ * entry says so); of one sent before, it rewrites the status too and the
+ * next send still replaces the old attempt's carrier ids.
+ */
+static void test_replace_and_status(void)
+{
+	static uint8_t buf[4 * STORE_MSG_MAX];
+	static const char *const first[] = { "f1" }, *const second[] = { "s2" },
+	    *const third[] = { "t3" };
+	static struct store_msg out[2];
+	struct store_msg r;
+	uint64_t got_id;
+	unsigned part;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	uint64_t fresh = enqueue(st, "r", 0), sent = enqueue_claimed(st, "q");
+	CHECK_EQ_INT(replace_body(st, fresh, "new body"), 1);
+	CHECK_EQ_INT(mark_submitted(st, sent, "c1", first, 1), 0);
+	CHECK_EQ_INT(mark(st, sent, STORE_QUEUED, 0, 0), 0);	/* retry now */
+	CHECK_EQ_INT(replace_body(st, sent, "again"), 1);
+	store_close(st);
+	CHECK_EQ_INT(has_raw("status", fresh), 0);
+	CHECK_EQ_INT(has_raw("status", sent), 1);
+	st = open_store(0);
+	CHECK_EQ_INT(store_get_message(st, sent, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(store_msg_carrier_id(&r, 0), "f1");
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_INT(store_claim_due(st, "r", now_ms(), out, 2, buf, sizeof(buf), NULL), 1);
+	CHECK_EQ_INT(store_claim_due(st, "q", now_ms(), out, 2, buf, sizeof(buf), NULL), 1);
+	CHECK_EQ_INT(mark_submitted(st, fresh, "c1", second, 1), 0);
+	CHECK_EQ_INT(mark_submitted(st, sent, "c1", third, 1), 0);
+	CHECK_EQ_INT(store_get_message(st, fresh, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK(r.body_len == 8 && memcmp(r.body, "new body", 8) == 0);
+	CHECK_EQ_INT(store_get_message(st, sent, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.attempts, 2);
+	CHECK(r.body_len == 5 && memcmp(r.body, "again", 5) == 0);
+	/* the first attempt's id left the map, the second's points here */
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "f1", &got_id, &part), -ENOENT);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "t3", &got_id, &part), 0);
+	CHECK(got_id == sent);
+	CHECK_EQ_INT(store_lookup_carrier_id(st, "c1", "s2", &got_id, &part), 0);
+	CHECK(got_id == fresh);
+	store_close(st);
+	remove_dir();
+}
+
 /* ---- pending receipts ---- */
 
 struct seen {
@@ -1290,6 +1365,7 @@ int main(void)
 	RUN(test_claimed_state);
 	RUN(test_marks_leave_record);
 	RUN(test_layout1_upgrade);
+	RUN(test_replace_and_status);
 	RUN(test_receipts);
 	RUN(test_recover_submitting);
 	RUN(test_kill9_loses_nothing_acked);

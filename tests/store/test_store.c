@@ -923,6 +923,61 @@ static void test_replace_and_status(void)
 	remove_dir();
 }
 
+/*
+ * Claims of a few at a time, as the relay makes them in one loop turn,
+ * resume where the last one stopped while nothing was committed between
+ * them, and start over when something was: every message is claimed once,
+ * a message queued meanwhile ahead of the others included.
+ */
+static void test_claim_resume(void)
+{
+	static struct store_msg out[7];
+	static uint8_t buf[7 * STORE_MSG_MAX];
+	static uint64_t ids[700];
+	static uint8_t seen[700];
+	uint64_t late = 0;
+	size_t n = 0, claimed = 0, dup = 0, rounds = 0;
+	struct store_op batch[100];
+	struct store_msg msgs[100];
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	for (int b = 0; b < 6; b++) {
+		for (int i = 0; i < 100; i++) {
+			msgs[i] = sample("h", 1000 + b * 100 + i);
+			batch[i] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &msgs[i] };
+		}
+		ngot = 0;
+		CHECK_EQ_INT(store_submit(st, batch, 100), 0);
+		CHECK_EQ_INT(wait_for(st, 100), 0);
+		for (size_t i = 0; i < ngot; i++)
+			ids[n++] = got[i].id;
+	}
+	for (int got_n; (got_n = store_claim_due(st, "h", now_ms(), out, 7, buf,
+	    sizeof(buf), NULL)) > 0; rounds++) {
+		for (int i = 0; i < got_n; i++) {
+			size_t j = 0;
+
+			while (j < n && ids[j] != out[i].id)
+				j++;
+			if (j == n || seen[j]++)
+				dup++;
+			claimed++;
+		}
+		if (rounds == 20) {	/* due before everything left in the lane */
+			late = enqueue(st, "h", 5);
+			ids[n++] = late;
+		}
+	}
+	CHECK(late != 0);
+	CHECK_EQ_INT(dup, 0);
+	CHECK_EQ_INT(claimed, 601);
+	CHECK_EQ_INT(n, 601);
+	store_close(st);
+	remove_dir();
+}
+
 /* ---- pending receipts ---- */
 
 struct seen {
@@ -1363,6 +1418,7 @@ int main(void)
 	RUN(test_transitions);
 	RUN(test_cancel);
 	RUN(test_claimed_state);
+	RUN(test_claim_resume);
 	RUN(test_marks_leave_record);
 	RUN(test_layout1_upgrade);
 	RUN(test_replace_and_status);

@@ -465,18 +465,26 @@ static int decode_copy(const MDB_val *v, const MDB_val *s,
 	return store_status_overlay(buf + v->mv_size, s->mv_size, m);
 }
 
-static int read_msg(struct store *st, MDB_txn *txn, uint64_t id,
-    struct store_msg *m, uint8_t *buf, size_t bufsz)
+/* The record with the status s (mv_size 0: none) laid over it. */
+static int read_record(struct store *st, MDB_txn *txn, uint64_t id,
+    const MDB_val *s, struct store_msg *m, uint8_t *buf, size_t bufsz)
 {
 	uint8_t k[8];
-	MDB_val key = val_of(k, 8), v, s;
+	MDB_val key = val_of(k, 8), v;
 	int rc;
 
 	be64_put(k, id);
 	rc = lmdb_rc(mdb_get(txn, st->db[DB_MESSAGES], &key, &v));
-	if (rc == 0)
-		rc = get_status(st, txn, id, &s);
-	return rc < 0 ? rc : decode_copy(&v, &s, m, buf, bufsz);
+	return rc < 0 ? rc : decode_copy(&v, s, m, buf, bufsz);
+}
+
+static int read_msg(struct store *st, MDB_txn *txn, uint64_t id,
+    struct store_msg *m, uint8_t *buf, size_t bufsz)
+{
+	MDB_val s;
+	int rc = get_status(st, txn, id, &s);
+
+	return rc < 0 ? rc : read_record(st, txn, id, &s, m, buf, bufsz);
 }
 
 /*
@@ -526,6 +534,15 @@ static int w_get(struct wctx *w, int db, MDB_val k, MDB_val *v)
 	return lmdb_rc(rc);
 }
 
+/* A read's outcome in the writer: LMDB's own failures end the pass. */
+static int read_rc(struct wctx *w, int rc)
+{
+	if (rc < 0 && rc != -ENOENT && rc != STORE_ECORRUPT && rc != -E2BIG &&
+	    w->fatal == 0)
+		w->fatal = rc;
+	return rc;
+}
+
 /* The message as the writer sees it: SUBMITTING included. */
 static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
 {
@@ -533,10 +550,7 @@ static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
 
 	if (rc == 0)
 		rc = effective_state(w->st, w->txn, m);
-	if (rc < 0 && rc != -ENOENT && rc != STORE_ECORRUPT && rc != -E2BIG &&
-	    w->fatal == 0)
-		w->fatal = rc;
-	return rc;
+	return read_rc(w, rc);
 }
 
 static int save_status(struct wctx *w, const struct store_msg *m)
@@ -726,20 +740,19 @@ static int load_for_change(struct wctx *w, uint64_t id,
 		return load_msg(w, id, m);
 	be64_put(k, id);
 	if (c->to == STORE_SUBMITTED) {
-		rc = w_get(w, DB_INFLIGHT, key, &v);
-		if (rc == -ENOENT || (rc == 0 && v.mv_size > 0 &&
-		    w_get(w, DB_STATUS, status_key(&id), &v) != 0))
-			return load_msg(w, id, m);
-		if (rc == 0 && v.mv_size > 0) {
-			rc = load_status_only(w, id, &v, m);
-		} else if (rc == 0) {	/* no status yet: the record alone */
-			MDB_val none = { .mv_size = 0 };
+		MDB_val none = { .mv_size = 0 };
+		bool has_status;
 
-			rc = w_get(w, DB_MESSAGES, key, &v);
-			if (rc == 0)
-				rc = decode_copy(&v, &none, m, w->st->rbuf,
-				    sizeof(w->st->rbuf));
-		}
+		rc = w_get(w, DB_INFLIGHT, key, &v);
+		has_status = rc == 0 && v.mv_size > 0;
+		if (has_status)
+			rc = w_get(w, DB_STATUS, status_key(&id), &v);
+		if (rc == -ENOENT)	/* not claimed: the whole read decides */
+			return load_msg(w, id, m);
+		if (rc == 0)
+			rc = has_status ? load_status_only(w, id, &v, m) :
+			    read_rc(w, read_record(w->st, w->txn, id, &none, m,
+			    w->st->rbuf, sizeof(w->st->rbuf)));
 		if (rc == 0)
 			m->state = STORE_SUBMITTING;
 		return rc;
@@ -1222,20 +1235,34 @@ static size_t take_all(struct store *st)
 	return st->taken.n;
 }
 
+/*
+ * An array of *cap elements of size bytes, grown (doubling from first) to
+ * hold need: the array, moved or not, or NULL when out of memory (then
+ * *cap and the old array are as they were).
+ */
+static void *grow_array(void *v, size_t *cap, size_t need, size_t first,
+    size_t size)
+{
+	size_t c = *cap ? *cap : first;
+
+	while (c < need)
+		c *= 2;
+	if (c == *cap)
+		return v;
+	v = realloc(v, c * size);
+	if (v != NULL)
+		*cap = c;
+	return v;
+}
+
 static int grow_done(struct store *st, size_t more)
 {
-	size_t cap = st->capdone ? st->capdone : 256;
-	struct store_completion *d;
+	struct store_completion *d = grow_array(st->done, &st->capdone,
+	    st->ndone + more, 256, sizeof(*d));
 
-	while (cap < st->ndone + more)
-		cap *= 2;
-	if (cap == st->capdone)
-		return 0;
-	d = realloc(st->done, cap * sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
 	st->done = d;
-	st->capdone = cap;
 	return 0;
 }
 
@@ -1275,8 +1302,26 @@ static void free_chain(struct node *n)
 	}
 }
 
-/* Frees a chain: pooled nodes go back to the pool in one locked splice,
- * as many as it has room for. */
+/* A chain of pooled nodes back to the pool in one locked splice, as many
+ * as it has room for; the rest are freed. */
+static void pool_give(struct store *st, struct node *keep)
+{
+	if (keep == NULL)
+		return;
+	pthread_mutex_lock(&st->pool_lock);
+	while (keep != NULL && st->pool_n < NODE_POOL_MAX) {
+		struct node *next = keep->next;
+
+		keep->next = st->pool;
+		st->pool = keep;
+		st->pool_n++;
+		keep = next;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	free_chain(keep);
+}
+
+/* Frees a chain: pooled nodes go back to the pool (pool_give). */
 static void free_nodes(struct store *st, struct node *n)
 {
 	struct node *keep = NULL;
@@ -1292,19 +1337,7 @@ static void free_nodes(struct store *st, struct node *n)
 		}
 		n = next;
 	}
-	if (keep == NULL)
-		return;
-	pthread_mutex_lock(&st->pool_lock);
-	while (keep != NULL && st->pool_n < NODE_POOL_MAX) {
-		struct node *next = keep->next;
-
-		keep->next = st->pool;
-		st->pool = keep;
-		st->pool_n++;
-		keep = next;
-	}
-	pthread_mutex_unlock(&st->pool_lock);
-	free_chain(keep);
+	pool_give(st, keep);
 }
 
 static void free_node(struct store *st, struct node *n)
@@ -1336,7 +1369,7 @@ static void free_batch(struct store *st, struct node **b, size_t n)
 			free(b[i]);
 		}
 	}
-	free_nodes(st, keep);
+	pool_give(st, keep);
 }
 
 static void *writer_main(void *arg)
@@ -1668,25 +1701,17 @@ uint64_t store_reserve_id(struct store *st)
 	return id;
 }
 
-/* Appends a chain to the writer's queue and wakes it. */
 static int nodevec_reserve(struct nodevec *q, size_t more)
 {
-	size_t cap = q->cap ? q->cap : 1024;
-	struct node **v;
+	struct node **v = grow_array(q->v, &q->cap, q->n + more, 1024, sizeof(*v));
 
-	while (cap < q->n + more)
-		cap *= 2;
-	if (cap == q->cap)
-		return 0;
-	v = realloc(q->v, cap * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
 	q->v = v;
-	q->cap = cap;
 	return 0;
 }
 
-/* Queues a chain of count nodes for the writer, in order. */
+/* Queues a chain of count nodes for the writer, in order, and wakes it. */
 static int push_nodes(struct store *st, struct node *first, size_t count)
 {
 	int rc = 0;

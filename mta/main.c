@@ -301,6 +301,7 @@ static int start(struct relay *r)
 	if (!ec)
 		return -1;
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	r->base = event_base_new_with_config(ec);
 	relay_clock_base(r->base);
 	event_config_free(ec);

@@ -40,6 +40,14 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
 
 
+def pw_hash(password, salt=b"smppd-test-salt1"):
+    """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
+    import base64
+    import hashlib
+    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
+    return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
+
+
 def offset_to(hour_utc):
     """Seconds to add to now so that the clock reads hour_utc:00 UTC next."""
     import datetime

@@ -9,8 +9,6 @@ leaves the other's connection up.
 
     test_carrier_in.py SMPPD SMPPSIM SOURCE_ROOT
 """
-import base64
-import hashlib
 import os
 import signal
 import sys
@@ -24,12 +22,6 @@ import smpp_client as sc  # noqa: E402
 
 TWOFA, NOTIFY, HANDSET = "12025550101", "12025550111", "13105550123"
 OUTBIND = 0x0B
-
-
-def pw_hash(password, salt=b"carrier-in-salt1"):
-    """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
-    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
-    return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
 
 
 def bind_status(port, system_id, password, kind="transmitter"):
@@ -67,9 +59,9 @@ def run(tmp):
                                    "--mo-at-bind", "hello from a handset", "--mo-src", HANDSET,
                                    "--mo-dst", NOTIFY)
     listen_ob = ("{address: 127.0.0.1:%d, mode: outbind, system_id: obcar, password_hash: \"%s\"}"
-                 % (obport, pw_hash("obsecret")))
+                 % (obport, harness.pw_hash("obsecret")))
     listen_eb = ("{address: 127.0.0.1:%d, mode: bind, system_id: ebcar, password_hash: \"%s\", "
-                 "max_binds: 2, allowed_networks: [127.0.0.0/8]}" % (ebport, pw_hash("ebsecret")))
+                 "max_binds: 2, allowed_networks: [127.0.0.0/8]}" % (ebport, harness.pw_hash("ebsecret")))
     d = harness.Daemon(smppd, tmp,
                        accounts=[dict(system_id="app1", allowed_campaigns="[CACME2FA]"),
                                  dict(system_id="app2", allowed_campaigns="[CACMEACCT]")],

@@ -5,8 +5,6 @@ that did not change; an invalid file is refused and everything carries on.
 
     test_reload.py SMPPD SMPPSIM
 """
-import base64
-import hashlib
 import os
 import shutil
 import signal
@@ -23,12 +21,6 @@ import smpp_client as sc  # noqa: E402
 import tlscerts  # noqa: E402
 
 SRC = "12025550100"
-
-
-def pw_hash(password, salt=b"reload-test-salt"):
-    """smppd's pbkdf2-sha256 encoding (config.h), computed independently."""
-    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 5000)
-    return "pbkdf2-sha256$5000$%s$%s" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
 
 
 class ReloadDaemon(harness.Daemon):
@@ -116,7 +108,7 @@ def run(tmp):
 
     # --- the reload: app3 added, app2 removed, app1's password changed,
     # carrier a removed, c added, b's limits changed, routes replaced
-    d.accounts = [dict(system_id="app1", password_hash=pw_hash("newpass")), dict(system_id="app3")]
+    d.accounts = [dict(system_id="app1", password_hash=harness.pw_hash("newpass")), dict(system_id="app3")]
     d.carriers = [carrier_cfg("b", portb, max_mps=50, bind_mps=40, window=20),
                   carrier_cfg("c", portc)]
     d.routes = "routes:\n  - match: {prefix: \"1212\"}\n    carriers: [c]\n  - carriers: [b]\n"

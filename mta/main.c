@@ -292,6 +292,22 @@ static void log_flush_soon(void)
 	event_active(log_flush_ev, EV_TIMEOUT, 0);
 }
 
+/* Store operations wait for the end of the loop turn too (store.h). */
+static struct event *store_flush_ev;
+
+static void store_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_flush(arg);
+}
+
+static void store_flush_soon(void *arg)
+{
+	(void)arg;
+	event_active(store_flush_ev, EV_TIMEOUT, 0);
+}
+
 static int start(struct relay *r)
 {
 	/* Precise timers (timerfd): pacing sleeps to the microsecond, and a
@@ -336,6 +352,10 @@ static int start(struct relay *r)
 	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
 	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
 		return -1;
+	store_flush_ev = event_new(r->base, -1, 0, store_flush_cb, r->store);
+	if (!store_flush_ev)
+		return -1;
+	store_set_flush_hook(r->store, store_flush_soon, NULL);
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
 		r->sig_ev[i] = evsignal_new(r->base, sigs[i], signal_cb, r);
@@ -389,8 +409,12 @@ static void stop(struct relay *r)
 	carrier_stop(r);
 	dispatch_free(r);
 	if (r->store) {
-		store_close(r->store); /* waits for the writer: nothing given is lost */
+		store_close(r->store); /* flushes, waits for the writer: nothing given is lost */
 		r->store = NULL;
+	}
+	if (store_flush_ev) {
+		event_free(store_flush_ev);
+		store_flush_ev = NULL;
 	}
 	monitors_free(r->monitors);
 	if (r->compliance)

@@ -176,6 +176,12 @@ struct store {
 	 * submitting core's cache): ids and the spare nodes being handed out. */
 	_Alignas(64) pthread_mutex_t submit_lock;
 	struct node *spare;	/* NODE_POOLED nodes, linked by next */
+	/* With a flush hook (store_set_flush_hook): operations kept, in
+	 * order, for the next store_flush(). */
+	struct node *staged, **staged_tail;
+	size_t staged_n;
+	void (*flush_hook)(void *arg);
+	void *flush_arg;
 	/* Nodes the writer gave back, taken into spare all at once. */
 	_Alignas(64) pthread_mutex_t pool_lock;
 	struct node *pool;	/* free NODE_POOLED nodes, linked by next */
@@ -1715,8 +1721,24 @@ static int nodevec_reserve(struct nodevec *q, size_t more)
 	return 0;
 }
 
-/* Queues a chain of count nodes for the writer, in order, and wakes it. */
-static int push_nodes(struct store *st, struct node *first, size_t count)
+/* Claims of nodes that will never reach the writer: nobody else would
+ * release them. */
+static void release_chain_claims(struct store *st, const struct node *first)
+{
+	pthread_mutex_lock(&st->claim_lock);
+	for (const struct node *n = first; n != NULL; n = n->next)
+		for (unsigned j = 0; n->kind == OP_CLAIM && j < n->count; j++)
+			idset_del(&st->claimed, le64_get(n->blob + CLAIM_ENTRY * j));
+	pthread_mutex_unlock(&st->claim_lock);
+}
+
+static void fail_staged(struct store *st, struct node *first, int rc);
+
+/* Queues a chain of count nodes for the writer, in order, and wakes it.
+ * On error the nodes are freed and their claims released; staged ones
+ * (their callers were told they were taken) complete with the error. */
+static int push_nodes(struct store *st, struct node *first, size_t count,
+    bool staged)
 {
 	int rc = 0;
 
@@ -1727,6 +1749,9 @@ static int push_nodes(struct store *st, struct node *first, size_t count)
 		rc = nodevec_reserve(&st->queue, count);
 	if (rc < 0) {
 		pthread_mutex_unlock(&st->lock);
+		if (staged)
+			fail_staged(st, first, rc);
+		release_chain_claims(st, first);
 		free_nodes(st, first);
 		return rc;
 	}
@@ -1741,6 +1766,74 @@ static int push_nodes(struct store *st, struct node *first, size_t count)
 	return 0;
 }
 
+/* Completions carrying rc for a chain the writer's queue refused. */
+static void fail_staged(struct store *st, struct node *first, int rc)
+{
+	uint64_t one = 1;
+	bool posted = false;
+
+	pthread_mutex_lock(&st->lock);
+	for (struct node *n = first; n != NULL; n = n->next) {
+		if (n->kind == OP_CLAIM || grow_done(st, 1) != 0)
+			continue;
+		st->done[st->ndone++] = (struct store_completion){
+			.cookie = n->cookie, .kind = n->kind, .rc = rc, .id = n->id,
+		};
+		posted = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (posted && write(st->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already nonzero, the fd readable */
+	}
+}
+
+/*
+ * Hands a chain of count nodes over: to the writer at once, or with a
+ * flush hook to the staged chain, the hook told when the chain was empty.
+ */
+static int hand_over(struct store *st, struct node *first, struct node **last,
+    size_t count)
+{
+	bool was_empty;
+
+	if (st->flush_hook == NULL)
+		return push_nodes(st, first, count, false);
+	pthread_mutex_lock(&st->submit_lock);
+	was_empty = st->staged_n == 0;
+	*st->staged_tail = first;
+	st->staged_tail = &(*last)->next;
+	st->staged_n += count;
+	pthread_mutex_unlock(&st->submit_lock);
+	if (was_empty)
+		st->flush_hook(st->flush_arg);
+	return 0;
+}
+
+void store_set_flush_hook(struct store *st, void (*hook)(void *arg), void *arg)
+{
+	store_flush(st);	/* what was staged for the old hook goes now */
+	pthread_mutex_lock(&st->submit_lock);
+	st->flush_hook = hook;
+	st->flush_arg = arg;
+	pthread_mutex_unlock(&st->submit_lock);
+}
+
+void store_flush(struct store *st)
+{
+	struct node *first;
+	size_t count;
+
+	pthread_mutex_lock(&st->submit_lock);
+	first = st->staged;
+	count = st->staged_n;
+	st->staged = NULL;
+	st->staged_tail = &st->staged;
+	st->staged_n = 0;
+	pthread_mutex_unlock(&st->submit_lock);
+	if (count > 0)
+		(void)push_nodes(st, first, count, true);
+}
+
 /* What a tool attached beside the owner may write (store_config.attach). */
 static bool attach_allows(enum store_op_kind k)
 {
@@ -1750,7 +1843,7 @@ static bool attach_allows(enum store_op_kind k)
 
 int store_submit(struct store *st, struct store_op *ops, size_t n)
 {
-	struct node *first = NULL, **tail = &first;
+	struct node *first = NULL, **tail = &first, *last = NULL;
 	int64_t now = now_ms();
 	int rc = 0;
 
@@ -1764,15 +1857,17 @@ int store_submit(struct store *st, struct store_op *ops, size_t n)
 			ops[i].id = reserved_id(&ops[i]) ? reserved_id(&ops[i]) : next_id(st, now);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = make_node(st, &ops[i], now, tail);
-		if (rc == 0)
-			tail = &(*tail)->next;
+		if (rc == 0) {
+			last = *tail;
+			tail = &last->next;
+		}
 	}
 	pthread_mutex_unlock(&st->submit_lock);
 	if (rc < 0) {
 		free_nodes(st, first);
 		return rc;
 	}
-	return n ? push_nodes(st, first, n) : 0;
+	return n ? hand_over(st, first, &last, n) : 0;
 }
 
 int store_notify_fd(const struct store *st)
@@ -2027,6 +2122,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	pthread_mutex_init(&st->claim_lock, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_mutex_init(&st->submit_lock, NULL);
+	st->staged_tail = &st->staged;
 	pthread_cond_init(&st->wake, NULL);
 	rc = start(st, cfg);
 	if (rc < 0) {
@@ -2041,6 +2137,7 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_flush(st);	/* staged operations were taken: they are written */
 	pthread_mutex_lock(&st->lock);
 	st->stopping = 1;
 	pthread_cond_signal(&st->wake);
@@ -2255,9 +2352,10 @@ static int claim_walk(struct claim *c, const char *lane)
 	return rc;
 }
 
-/* Hands the claimed ids to the writer (QUEUED -> SUBMITTING). */
-static int claim_commit(struct store *st, const char *lane,
-    const struct store_msg *m, size_t n)
+/* The claimed ids as the node that hands them to the writer (QUEUED ->
+ * SUBMITTING).  Caller holds st->claim_lock. */
+static int claim_node(struct store *st, const char *lane,
+    const struct store_msg *m, size_t n, struct node **out)
 {
 	size_t lane_len = strlen(lane) + 1;
 	struct node *node;
@@ -2284,7 +2382,8 @@ static int claim_commit(struct store *st, const char *lane,
 	node->str = (const char *)node->data + CLAIM_ENTRY * n;
 	node->blob = node->data;
 	node->count = (unsigned)n;
-	return push_nodes(st, node, 1);
+	*out = node;
+	return 0;
 }
 
 int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
@@ -2293,6 +2392,7 @@ int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
 {
 	struct claim c = { .st = st, .out = out, .max = max, .buf = buf,
 	    .bufsz = bufsz, .now = now_ms, .next_due = -1 };
+	struct node *node = NULL;
 	int rc;
 
 	if (lane == NULL || !str_ok(lane))
@@ -2306,10 +2406,16 @@ int store_claim_due(struct store *st, const char *lane, int64_t now_ms,
 		read_end(st, c.txn);
 	}
 	if (rc == 0 && c.n > 0)
-		rc = claim_commit(st, lane, out, c.n);
+		rc = claim_node(st, lane, out, c.n, &node);
 	if (rc < 0)	/* what it passed over is not claimed after all */
 		hint_of(st, lane)->txnid = 0;
 	pthread_mutex_unlock(&st->claim_lock);
+	/* outside claim_lock: a refused node's claims are released under it */
+	if (node != NULL && (rc = hand_over(st, node, &node, 1)) < 0) {
+		pthread_mutex_lock(&st->claim_lock);
+		hint_of(st, lane)->txnid = 0;
+		pthread_mutex_unlock(&st->claim_lock);
+	}
 	if (next_due_ms != NULL)
 		*next_due_ms = c.next_due;
 	return rc < 0 ? rc : (int)c.n;

@@ -270,6 +270,21 @@ struct store_op {
  */
 int store_submit(struct store *st, struct store_op *ops, size_t n);
 
+/*
+ * Batching, for one submitting thread that runs an event loop: with a
+ * hook set, store_submit() (and a claim) keeps the operations, in order,
+ * until store_flush() hands all of them to the writer at once, one lock
+ * and one wake-up for a loop turn's operations instead of one for each
+ * call.  The hook is called, on the submitting thread, when the first
+ * operation is kept: it arranges a store_flush() soon (the end of the
+ * loop turn).  Errors store_submit() finds in the operations themselves
+ * are returned as before; a queue that refuses them at the flush
+ * (closing, out of memory) completes each one with the error.
+ * store_close() flushes first.  NULL hook: handed over at once again.
+ */
+void store_set_flush_hook(struct store *st, void (*hook)(void *arg), void *arg);
+void store_flush(struct store *st);
+
 /* A message id given out now, for a message enqueued later: an ENQUEUE
  * whose u.msg->id is non-zero keeps that id (so what is written about the
  * message before it is stored, an audit entry, can name it).  Ids are

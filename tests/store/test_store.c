@@ -470,6 +470,85 @@ static void test_claim_lanes(void)
 	remove_dir();
 }
 
+static int flush_calls;
+
+static void count_flush_call(void *arg)
+{
+	(void)arg;
+	flush_calls++;
+}
+
+/* Nothing reaches the notify fd within ms milliseconds. */
+static int quiet_for(struct store *st, int ms)
+{
+	struct pollfd p = { .fd = store_notify_fd(st), .events = POLLIN };
+
+	return poll(&p, 1, ms) == 0;
+}
+
+/* With a flush hook, operations and claims wait for store_flush(); the
+ * hook hears of the first of each batch; close writes what was kept. */
+static void test_flush_hook(void)
+{
+	static struct store_msg claimed[4];
+	static uint8_t buf[4 * STORE_MSG_MAX];
+	struct store_msg m = sample("hook", 0);
+	struct store_op batch[3];
+	uint64_t kept;
+	struct store *st;
+	int order_ok = 1;
+
+	make_dir();
+	st = open_store(0);
+	flush_calls = 0;
+	store_set_flush_hook(st, count_flush_call, NULL);
+	for (size_t i = 0; i < 3; i++)
+		batch[i] = (struct store_op){ .kind = STORE_OP_ENQUEUE,
+		    .cookie = (void *)(i + 1), .u.msg = &m };
+	ngot = 0;
+	CHECK_EQ_INT(store_submit(st, batch, 2), 0);
+	CHECK_EQ_INT(store_submit(st, batch + 2, 1), 0);
+	CHECK_EQ_INT(flush_calls, 1);	/* once for the batch */
+	CHECK(quiet_for(st, 200));
+	CHECK_EQ_INT(state_of(st, batch[0].id), STORE_STATE_COUNT);	/* not written */
+	m.state = STORE_SUBMITTED;
+	batch[0].u.msg = &m;
+	CHECK_EQ_INT(store_submit(st, batch, 1), -EINVAL);	/* still checked at once */
+	m.state = STORE_QUEUED;
+	store_flush(st);
+	CHECK_EQ_INT(wait_for(st, 3), 0);
+	for (size_t i = 0; i < 3; i++)
+		order_ok &= got[i].cookie == (void *)(i + 1) && got[i].rc == 0;
+	CHECK(order_ok);
+	CHECK_EQ_INT(state_of(st, got[2].id), STORE_QUEUED);
+	/* a claim is kept too, and hidden from the next claim at once */
+	CHECK_EQ_INT(store_claim_due(st, "hook", now_ms(), claimed, 2, buf, sizeof(buf),
+	    NULL), 2);
+	CHECK_EQ_INT(flush_calls, 2);
+	CHECK_EQ_INT(store_claim_due(st, "hook", now_ms(), claimed + 2, 2, buf + 2 * STORE_MSG_MAX,
+	    sizeof(buf) - 2 * STORE_MSG_MAX, NULL), 1);
+	CHECK_EQ_INT(flush_calls, 2);
+	store_flush(st);
+	store_flush(st);	/* nothing kept: nothing to do */
+	ngot = 0;
+	store_set_flush_hook(st, NULL, NULL);
+	barrier(st);	/* handed over at once again */
+	CHECK_EQ_INT(state_of(st, claimed[0].id), STORE_SUBMITTING);
+	CHECK_EQ_INT(state_of(st, claimed[2].id), STORE_SUBMITTING);
+	/* kept and never flushed: close writes it */
+	store_set_flush_hook(st, count_flush_call, NULL);
+	batch[0] = (struct store_op){ .kind = STORE_OP_ENQUEUE, .u.msg = &m };
+	CHECK_EQ_INT(store_submit(st, batch, 1), 0);
+	kept = batch[0].id;
+	CHECK_EQ_INT(flush_calls, 3);
+	store_close(st);
+	st = open_store(0);
+	CHECK(st != NULL);
+	CHECK_EQ_INT(state_of(st, kept), STORE_QUEUED);
+	store_close(st);
+	remove_dir();
+}
+
 /* Every commit lands in one bucket of the commit-time histogram; the
  * count is the buckets' total and agrees with the commit counter. */
 static void test_commit_hist(void)
@@ -1414,6 +1493,7 @@ int main(void)
 	RUN(test_status_overlay);
 	RUN(test_enqueue_notify);
 	RUN(test_claim_lanes);
+	RUN(test_flush_hook);
 	RUN(test_commit_hist);
 	RUN(test_transitions);
 	RUN(test_cancel);

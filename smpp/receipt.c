@@ -316,7 +316,14 @@ static const char *match_word(const char *p, const char *end, const char *word)
  * blanks between two-word names), setting *f; NULL when there is none. */
 static const char *match_name(const char *p, const char *end, enum field *f)
 {
+	if (p >= end)
+		return NULL;
+	/* called at every word of every receipt: the first letter rules out
+	 * most names without a call */
+	unsigned char first = (unsigned char)lower((unsigned char)*p);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((unsigned char)names[i].word[0] != first)
+			continue;
 		const char *q = match_word(p, end, names[i].word);
 		if (q && names[i].word2) {
 			while (q < end && (is_blank((unsigned char)*q) || *q == '_'))

@@ -30,15 +30,6 @@
 /* Stop reading from a peer whose output we cannot get out. */
 #define OUTPUT_HIGH_WATER (4u << 20)
 
-/* A string into a fixed field, cut to fit: per message, where
- * snprintf's format parsing showed in the profile. */
-void copy_field(char *dst, size_t cap, const char *src)
-{
-	size_t n = src ? strnlen(src, cap - 1) : 0;
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static struct event_base *clock_base;
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "mta/config.h"
+#include "mta/field.h"
 #include "mta/throttle.h"
 #include "smpp/pdu.h"
 #include "smpp/session.h"
@@ -251,8 +252,6 @@ int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
  * (relay_now_us() still reads the clock). */
 void relay_clock_base(struct event_base *base);
 
-/* src (NULL: empty) into dst[cap], cut to fit, always terminated. */
-void copy_field(char *dst, size_t cap, const char *src);
 
 /* --- connections (conn.c) ---------------------------------------- */
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,

@@ -83,6 +83,8 @@ uint32_t sim_rng_below(struct sim_rng *r, uint32_t n);
  * sim_conn_new wraps fd (accepted; -1 for an outbound one, then call
  * sim_conn_connect).  Returns NULL when the table is full.
  */
+/* The loop the simulators run on (libevent's, epoll changes batched). */
+struct event_base *sim_base_new(void);
 void sim_init(struct event_base *base);
 struct sim_conn *sim_conn_new(int fd, const struct smpp_session_config *cfg,
     const struct sim_conn_ops *ops);

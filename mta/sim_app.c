@@ -988,7 +988,11 @@ int sim_app_main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	base = event_base_new();
+	base = sim_base_new();
+	if (!base) {
+		sim_err("app: cannot set up the event loop");
+		return SIM_EXIT_FAIL;
+	}
 	sim_init(base);
 	sim_set_after(app_after);
 	t_begin_us = sim_now_us();

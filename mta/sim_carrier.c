@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 
 #include "mta/net.h"
+#include "mta/field.h"
 #include "mta/sim.h"
 #include "smpp/receipt.h"
 
@@ -673,10 +674,10 @@ static void make_id(char out[ID_CAP])
 	switch (opt.id_format) {
 	case ID_HEX:
 		/* starts at 0xa0000001: letters in every id */
-		snprintf(out, ID_CAP, "%" PRIx64, n + 0xa0000000u);
+		format_uint(out, ID_CAP, n + 0xa0000000u, 16);
 		break;
 	case ID_DEC:
-		snprintf(out, ID_CAP, "%" PRIu64, n + 1000000000u);
+		format_uint(out, ID_CAP, n + 1000000000u, 10);
 		break;
 	case ID_UUID: {
 		uint64_t a = sim_rng_next(&rng), b = sim_rng_next(&rng);
@@ -1004,9 +1005,9 @@ static void schedule_receipt(const struct sim_conn *c, const struct smpp_pdu *p,
 	memset(&r, 0, sizeof r);
 	r.due = now + opt.slow + opt.receipt_delay;
 	r.submit_wall = sim_wall_ms();
-	snprintf(r.id, sizeof r.id, "%s", id);
-	snprintf(r.src, sizeof r.src, "%s", p->source.addr ? p->source.addr : "");
-	snprintf(r.dst, sizeof r.dst, "%s", dst->addr ? dst->addr : "");
+	copy_field(r.id, sizeof r.id, id);
+	copy_field(r.src, sizeof r.src, p->source.addr);
+	copy_field(r.dst, sizeof r.dst, dst->addr);
 	r.src_ton = p->source.ton;
 	r.src_npi = p->source.npi;
 	r.dst_ton = dst->ton;
@@ -1388,7 +1389,11 @@ int sim_carrier_main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	base = event_base_new();
+	base = sim_base_new();
+	if (!base) {
+		sim_err("carrier: cannot set up the event loop");
+		return SIM_EXIT_FAIL;
+	}
 	sim_init(base);
 	sim_set_after(carrier_after);
 	struct evconnlistener *lis = evconnlistener_new_bind(base, accept_cb, NULL,

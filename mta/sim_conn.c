@@ -151,6 +151,20 @@ int sim_parse_double(const char *opt, const char *s, double min, double max,
 
 /* --- the connection table -------------------------------------------- */
 
+struct event_base *sim_base_new(void)
+{
+	/* A write event added and removed within one turn costs no epoll_ctl:
+	 * the simulators share the cores with what they measure. */
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+	if (!ec)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
 void sim_init(struct event_base *base)
 {
 	g_base = base;

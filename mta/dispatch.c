@@ -76,10 +76,11 @@ struct flight {
  * messages/s, a minute at 1,000/s.
  */
 #define RECENT_MAX 65536
+#define RECENT_BIT 0x80000000u
 
 struct recent {
 	uint64_t id;         /* 0: a free slot */
-	uint64_t cid;        /* cid_key() of key, its key in recent_by_cid */
+	uint64_t cid;        /* cid_key() of key, its key in by_carrier_id */
 	struct account_rt *account;
 	const struct carrier_rt *carrier;
 	const char *lane;    /* the pacing lane's name: lives until exit */
@@ -94,12 +95,12 @@ struct dispatch {
 	/* messages whose final mark is submitted, not committed: the receipt
 	 * of a long message's other part must not queue a second receipt */
 	struct idmap finalizing;
-	/* carrier id keys of flights -> flight index */
+	/* carrier id keys -> flight index, or RECENT_BIT | index in recent:
+	 * one lookup finds a receipt's message in memory, wherever it is */
 	struct idmap by_carrier_id;
 	/* sent and committed messages still awaiting a receipt (see above) */
 	struct recent *recent;
 	uint32_t recent_cap, recent_next;
-	struct idmap recent_by_cid; /* cid_key -> index in recent */
 	struct pacing *pacing;
 	struct event *timer;
 	struct flight **flights;
@@ -214,11 +215,10 @@ static struct flight *flight_of(struct dispatch *d, uint64_t cookie)
 }
 
 /* A receipt that overtook the commit of its SUBMITTED mark. */
-static struct flight *flight_by_carrier_id(struct dispatch *d,
+static struct flight *flight_of_index(struct dispatch *d, uint32_t index,
     const struct carrier_rt *cr, const char *key)
 {
-	uint32_t index;
-	if (!idmap_get(&d->by_carrier_id, cid_key(cr, key), &index) || index >= d->nflights)
+	if (index >= d->nflights)
 		return NULL;
 	struct flight *f = d->flights[index];
 	if (!f->id || f->carrier != cr)
@@ -229,16 +229,27 @@ static struct flight *flight_by_carrier_id(struct dispatch *d,
 	return NULL;
 }
 
+/* A receipt after that commit, while its message is among the recent. */
+static const struct recent *recent_of_slot(const struct dispatch *d, uint32_t slot,
+    const struct carrier_rt *cr, const char *key)
+{
+	if (!d->recent || slot >= d->recent_cap)
+		return NULL;
+	const struct recent *e = &d->recent[slot];
+	return e->id && e->carrier == cr && strcmp(e->key, key) == 0 ? e : NULL;
+}
+
 static void recent_drop(struct dispatch *d, uint32_t slot)
 {
 	struct recent *e = &d->recent[slot];
 	uint32_t at;
-	if (idmap_get(&d->recent_by_cid, e->cid, &at) && at == slot)
-		idmap_del(&d->recent_by_cid, e->cid);
+	if (idmap_get(&d->by_carrier_id, e->cid, &at) && at == (slot | RECENT_BIT))
+		idmap_del(&d->by_carrier_id, e->cid);
 	e->id = 0;
 }
 
-/* A flight whose SUBMITTED mark committed, kept for its receipt. */
+/* A flight whose SUBMITTED mark committed, kept for its receipt: its
+ * carrier id now leads to the recent entry (flight_free then leaves it). */
 static void recent_put(struct relay *r, const struct flight *f)
 {
 	struct dispatch *d = r->dispatch;
@@ -246,38 +257,26 @@ static void recent_put(struct relay *r, const struct flight *f)
 		return;
 	if (!d->recent && !(d->recent = calloc(d->recent_cap, sizeof *d->recent)))
 		return; /* the store answers instead */
+	const char *lane = dispatch_lane_name(r, f->lane);
+	if (!lane)
+		return;
 	uint32_t slot = d->recent_next;
 	d->recent_next = slot + 1 == d->recent_cap ? 0 : slot + 1;
 	if (d->recent[slot].id)
 		recent_drop(d, slot);
 	struct recent *e = &d->recent[slot];
 	uint64_t cid = cid_key(f->carrier, f->ids[0]);
-	if (idmap_put(&d->recent_by_cid, cid, slot) != 0)
+	if (idmap_put(&d->by_carrier_id, cid, slot | RECENT_BIT) != 0)
 		return;
 	*e = (struct recent){ .id = f->id, .cid = cid, .account = f->account,
-		.carrier = f->carrier, .lane = dispatch_lane_name(r, f->lane),
+		.carrier = f->carrier, .lane = lane,
 		.validity_ms = f->validity_ms, .created_ms = f->created_ms,
 		.attempts = f->attempts, .registered_delivery = f->registered_delivery,
 		.src_ton = f->src_ton, .src_npi = f->src_npi, .dst_ton = f->dst_ton,
 		.dst_npi = f->dst_npi };
-	if (!e->lane) {
-		recent_drop(d, slot);
-		return;
-	}
 	memcpy(e->src, f->src, sizeof e->src);
 	memcpy(e->dst, f->dst, sizeof e->dst);
 	memcpy(e->key, f->ids[0], sizeof e->key);
-}
-
-/* The entry for a receipt's carrier id, or NULL. */
-static const struct recent *recent_find(const struct dispatch *d, const struct carrier_rt *cr,
-    const char *key, uint32_t *slot)
-{
-	uint64_t cid = cid_key(cr, key);
-	if (!d->recent || !idmap_get(&d->recent_by_cid, cid, slot) || *slot >= d->recent_cap)
-		return NULL;
-	const struct recent *e = &d->recent[*slot];
-	return e->id && e->carrier == cr && strcmp(e->key, key) == 0 ? e : NULL;
 }
 
 static int finalizing_has(const struct idmap *fz, uint64_t id)
@@ -1387,21 +1386,26 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 {
 	uint64_t id;
 	unsigned part;
+	uint32_t v;
 	const struct recent *e;
 	/* A receipt that overtook the SUBMITTED mark's commit is known only to
 	 * its flight; a later one to the recent entries while they hold it,
 	 * and always to the store.  Memory first: the store is two B-tree
 	 * reads. */
-	at->flight = flight_by_carrier_id(r->dispatch, cr, key);
-	if (at->flight) {
-		at->via = VIA_FLIGHT;
-		msg_of_flight(at->flight, m);
-		return 0;
-	}
-	if ((e = recent_find(r->dispatch, cr, key, &at->slot)) != NULL) {
-		at->via = VIA_RECENT;
-		msg_of_recent(e, m);
-		return 0;
+	if (idmap_get(&r->dispatch->by_carrier_id, cid_key(cr, key), &v)) {
+		if (!(v & RECENT_BIT) &&
+		    (at->flight = flight_of_index(r->dispatch, v, cr, key)) != NULL) {
+			at->via = VIA_FLIGHT;
+			msg_of_flight(at->flight, m);
+			return 0;
+		}
+		at->slot = v & ~RECENT_BIT;
+		if ((v & RECENT_BIT) &&
+		    (e = recent_of_slot(r->dispatch, at->slot, cr, key)) != NULL) {
+			at->via = VIA_RECENT;
+			msg_of_recent(e, m);
+			return 0;
+		}
 	}
 	at->via = VIA_STORE;
 	if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
@@ -1701,7 +1705,6 @@ void dispatch_free(struct relay *r)
 	free(d->flights);
 	idmap_free(&d->finalizing);
 	idmap_free(&d->by_carrier_id);
-	idmap_free(&d->recent_by_cid);
 	free(d->recent);
 	free(d);
 	r->dispatch = NULL;

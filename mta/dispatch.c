@@ -171,7 +171,9 @@ static struct flight *flight_new(struct dispatch *d)
 	if (f) {
 		d->free_flights = f->next_free;
 		uint32_t index = f->index;
-		memset(f, 0, sizeof *f);
+		/* not the carrier ids (a kilobyte, mostly unused): the parts
+		 * sent get theirs emptied when they go (dispatch_one) */
+		memset(f, 0, offsetof(struct flight, ids));
 		f->index = index;
 		return f;
 	}
@@ -835,6 +837,8 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 	}
 	take_carrier(c, (unsigned)parts);
 	f->parts = (uint8_t)parts;
+	for (int p = 0; p < parts && p < MAX_PARTS; p++)
+		f->ids[p][0] = '\0'; /* answers may come in any order */
 	f->sent_us = metrics_clock_us();
 	metrics_carrier_submits(r->metrics, c->carrier, (unsigned)parts);
 	conn_flush(c);
@@ -1107,6 +1111,7 @@ static void flight_answer(struct relay *r, struct flight *f, unsigned part,
 		    f->ids[part], sizeof f->ids[part]) < 0) {
 			f->kind = ANSWER_TEMPORARY; /* an empty id can never match a receipt */
 			f->error = SMPP_ESME_RINVMSGID;
+			f->ids[part][0] = '\0';
 		} else {
 			idmap_put(&r->dispatch->by_carrier_id, cid_key(f->carrier, f->ids[part]), f->index);
 		}

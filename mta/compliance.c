@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mta/compliance.h"
+#include "mta/hugemem.h"
 
 #define VER 1
 #define KEY_MAX STORE_STR_MAX
@@ -689,7 +690,7 @@ struct compliance *compliance_new(struct store *st,
 		size_t n = 2;
 		while (n < slots)
 			n *= 2;
-		c->cache = calloc(n, sizeof(*c->cache));
+		c->cache = huge_calloc(n, sizeof(*c->cache));
 		c->cmask = n - 1;
 	}
 	if (c->buckets == NULL || (slots > 1 && c->cache == NULL)) {

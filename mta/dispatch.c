@@ -27,6 +27,7 @@
 #include "mta/fairq.h"
 #include "mta/idmap.h"
 #include "mta/log.h"
+#include "mta/hugemem.h"
 #include "mta/metrics.h"
 #include "mta/pacing.h"
 #include "mta/relay.h"
@@ -257,7 +258,7 @@ static void recent_put(struct relay *r, const struct flight *f)
 	struct dispatch *d = r->dispatch;
 	if (f->parts != 1 || !f->ids[0][0] || !f->carrier || f->finalized || !d->recent_cap)
 		return;
-	if (!d->recent && !(d->recent = calloc(d->recent_cap, sizeof *d->recent)))
+	if (!d->recent && !(d->recent = huge_calloc(d->recent_cap, sizeof *d->recent)))
 		return; /* the store answers instead */
 	const char *lane = dispatch_lane_name(r, f->lane);
 	if (!lane)

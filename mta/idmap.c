@@ -1,4 +1,5 @@
 #include "mta/idmap.h"
+#include "mta/hugemem.h"
 
 #include <stdlib.h>
 
@@ -35,7 +36,7 @@ static int grow(struct idmap *m)
 	struct idmap bigger;
 	bigger.cap = m->cap ? m->cap * 2 : 1024;
 	bigger.n = 0;
-	bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+	bigger.slots = huge_calloc(bigger.cap, sizeof *bigger.slots);
 	if (!bigger.slots)
 		return -1;
 	for (size_t i = 0; i < m->cap; i++)

@@ -197,12 +197,9 @@ static uint64_t cid_key(const struct carrier_rt *cr, const char *key)
 
 static void flight_free(struct dispatch *d, struct flight *f)
 {
-	for (unsigned p = 0; f->carrier && p < f->answered && p < MAX_PARTS; p++) {
-		uint32_t index;
-		uint64_t k = cid_key(f->carrier, f->ids[p]);
-		if (f->ids[p][0] && idmap_get(&d->by_carrier_id, k, &index) && index == f->index)
-			idmap_del(&d->by_carrier_id, k);
-	}
+	for (unsigned p = 0; f->carrier && p < f->answered && p < MAX_PARTS; p++)
+		if (f->ids[p][0])
+			idmap_del_if(&d->by_carrier_id, cid_key(f->carrier, f->ids[p]), f->index);
 	f->id = 0;
 	f->next_free = d->free_flights;
 	d->free_flights = f;
@@ -245,9 +242,7 @@ static const struct recent *recent_of_slot(const struct dispatch *d, uint32_t sl
 static void recent_drop(struct dispatch *d, uint32_t slot)
 {
 	struct recent *e = &d->recent[slot];
-	uint32_t at;
-	if (idmap_get(&d->by_carrier_id, e->cid, &at) && at == (slot | RECENT_BIT))
-		idmap_del(&d->by_carrier_id, e->cid);
+	idmap_del_if(&d->by_carrier_id, e->cid, slot | RECENT_BIT);
 	e->id = 0;
 }
 

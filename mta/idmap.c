@@ -57,31 +57,11 @@ int idmap_put(struct idmap *m, uint64_t key, uint32_t val)
 	return 0;
 }
 
-int idmap_get(const struct idmap *m, uint64_t key, uint32_t *val)
+/* Empties slot i, pulling later members of its probe run back so that
+ * lookups never stop early at the hole. */
+static void remove_at(struct idmap *m, size_t i)
 {
-	if (m->cap == 0 || key == 0)
-		return 0;
-	for (size_t i = slot_of(m, key); m->slots[i].key != 0; i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i].key == key) {
-			*val = m->slots[i].val;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int idmap_del(struct idmap *m, uint64_t key)
-{
-	if (m->cap == 0 || key == 0)
-		return 0;
-	size_t mask = m->cap - 1, i = slot_of(m, key);
-	while (m->slots[i].key != key) {
-		if (m->slots[i].key == 0)
-			return 0;
-		i = (i + 1) & mask;
-	}
-	/* Pull later members of the probe run back so lookups never stop
-	 * early at the hole. */
+	size_t mask = m->cap - 1;
 	for (size_t j = (i + 1) & mask; m->slots[j].key != 0; j = (j + 1) & mask) {
 		size_t home = slot_of(m, m->slots[j].key);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
@@ -91,6 +71,43 @@ int idmap_del(struct idmap *m, uint64_t key)
 	}
 	m->slots[i].key = 0;
 	m->n--;
+}
+
+/* The slot holding key, or the cap when it is absent. */
+static size_t find(const struct idmap *m, uint64_t key)
+{
+	if (m->cap == 0 || key == 0)
+		return m->cap;
+	for (size_t i = slot_of(m, key); m->slots[i].key != 0; i = (i + 1) & (m->cap - 1))
+		if (m->slots[i].key == key)
+			return i;
+	return m->cap;
+}
+
+int idmap_get(const struct idmap *m, uint64_t key, uint32_t *val)
+{
+	size_t i = find(m, key);
+	if (i == m->cap)
+		return 0;
+	*val = m->slots[i].val;
+	return 1;
+}
+
+int idmap_del(struct idmap *m, uint64_t key)
+{
+	size_t i = find(m, key);
+	if (i == m->cap)
+		return 0;
+	remove_at(m, i);
+	return 1;
+}
+
+int idmap_del_if(struct idmap *m, uint64_t key, uint32_t val)
+{
+	size_t i = find(m, key);
+	if (i == m->cap || m->slots[i].val != val)
+		return 0;
+	remove_at(m, i);
 	return 1;
 }
 

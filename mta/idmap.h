@@ -30,6 +30,9 @@ int idmap_put(struct idmap *m, uint64_t key, uint32_t val);
 int idmap_get(const struct idmap *m, uint64_t key, uint32_t *val);
 /* 1 when it was there. */
 int idmap_del(struct idmap *m, uint64_t key);
+/* Deletes key only while it maps to val (an owner letting go of what is
+ * still its own), in one probe; 1 when it did. */
+int idmap_del_if(struct idmap *m, uint64_t key, uint32_t val);
 
 /* FNV-1a over a string, mixed with a seed (e.g. a carrier index); never 0. */
 uint64_t idmap_hash(const char *s, uint64_t seed);

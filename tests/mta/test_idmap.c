@@ -49,8 +49,38 @@ static void test_hash(void)
 	CHECK(idmap_hash("", 0) != 0);
 }
 
+/* del_if lets go only of what still maps to the value given, also for
+ * keys in the middle of a probe run. */
+static void test_del_if(void)
+{
+	struct idmap m;
+	uint32_t v = 0;
+	int runs_ok = 1;
+	idmap_init(&m);
+	CHECK_EQ_INT(idmap_del_if(&m, 42, 1), 0);	/* empty map */
+	CHECK_EQ_INT(idmap_put(&m, 42, 5), 0);
+	CHECK_EQ_INT(idmap_del_if(&m, 42, 6), 0);	/* someone else's now */
+	CHECK(idmap_get(&m, 42, &v) && v == 5);
+	CHECK_EQ_INT(idmap_del_if(&m, 43, 5), 0);	/* absent key */
+	CHECK_EQ_INT(idmap_del_if(&m, 42, 5), 1);
+	CHECK_EQ_INT(idmap_get(&m, 42, &v), 0);
+	/* keys whose home slots collide: every other one let go of */
+	for (uint64_t k = 1; k <= 4000; k++)
+		idmap_put(&m, k << 40, (uint32_t)k);
+	for (uint64_t k = 1; k <= 4000; k += 2)
+		runs_ok &= idmap_del_if(&m, k << 40, (uint32_t)(k + 1)) == 0 &&
+		    idmap_del_if(&m, k << 40, (uint32_t)k) == 1;
+	for (uint64_t k = 1; k <= 4000; k++)
+		runs_ok &= idmap_get(&m, k << 40, &v) == (int)(k % 2 == 0) &&
+		    (k % 2 || v == (uint32_t)k);
+	CHECK(runs_ok);
+	CHECK_EQ_INT(m.n, 2000);
+	idmap_free(&m);
+}
+
 int main(void)
 {
+	RUN(test_del_if);
 	RUN(test_against_shadow);
 	RUN(test_hash);
 	return unit_done();

@@ -10,6 +10,7 @@ memory, so that the third one back is found in the store.
     test_receipt_match.py SMPPD SMPPSIM
 """
 import os
+import socket
 import sys
 import time
 
@@ -32,11 +33,15 @@ def carrier_ids(log, n):
     return harness.wait_for(read, 15, "%d submits at the carrier" % n)
 
 
-def receipt(rx, carrier_id, stat, err="000"):
+def send_receipt(rx, carrier_id, stat, err="000"):
+    """A deliver_sm receipt, not waiting for its answer; its sequence."""
     text = ("id:%s sub:001 dlvrd:001 submit date:2611291200 done date:2611291201 stat:%s err:%s text:"
             % (carrier_id, stat, err))
-    body = rx.submit_body("13105550000", SRC, text, esm_class=0x04)
-    seq = rx.send(sc.DELIVER_SM, body)
+    return rx.send(sc.DELIVER_SM, rx.submit_body("13105550000", SRC, text, esm_class=0x04))
+
+
+def receipt(rx, carrier_id, stat, err="000"):
+    seq = send_receipt(rx, carrier_id, stat, err)
     while True:
         p = rx.expect(sc.DELIVER_SM | sc.RESP, timeout=15)
         if p.seq == seq:
@@ -57,6 +62,96 @@ def app_receipts(app, wait):
                       .replace("done date", "done_date").split(" ") if ":" in f)
         out.append((fields["id"], fields["stat"]))
     return out
+
+
+class FakeSmsc:
+    """The carrier's SMSC for smppd's one transmitter bind, scripted by the
+    test: it answers the bind, hands over each submit_sm, and answers it
+    with the carrier id the test chooses, when the test says."""
+
+    def __init__(self):
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.port = self.lsock.getsockname()[1]
+        self.conn = None
+
+    def accept_bind(self, timeout=15):
+        self.lsock.settimeout(timeout)
+        s, _ = self.lsock.accept()
+        c = sc.Client.__new__(sc.Client)
+        c.sock, c.seq, c.buf, c.queue = s, 0, b"", []
+        self.conn = c
+        p = self.next_pdu(timeout)
+        if p.command_id != sc.BIND_TRANSMITTER:
+            raise harness.Failure("smppd's first PDU to the carrier is 0x%08x" % p.command_id)
+        c.send(sc.BIND_TRANSMITTER | sc.RESP, sc.cstr("fake"), seq=p.seq)
+
+    def next_pdu(self, timeout=15):
+        while True:
+            p = self.conn.read(timeout)
+            if p.command_id != sc.ENQUIRE_LINK:
+                return p
+            self.conn.send(sc.ENQUIRE_LINK | sc.RESP, seq=p.seq)
+
+    def answer(self, pdu, carrier_id):
+        self.conn.send(sc.SUBMIT_SM | sc.RESP, sc.cstr(carrier_id), seq=pdu.seq)
+
+
+def overtaken_commit(smppd, tmp):
+    """A final receipt read before the message's SUBMITTED mark commits
+    (found in its flight), then the same receipt again after that commit:
+    the message must not be kept in memory as merely sent, or the repeat
+    would reach the application a second time."""
+    tmp = os.path.join(tmp, "overtake")
+    os.makedirs(tmp)
+    smsc = FakeSmsc()
+    rxport = harness.free_port()
+    listen = ("{address: 127.0.0.1:%d, mode: bind, system_id: rxcar, password_hash: \"%s\"}"
+              % (rxport, harness.pw_hash("rxsecret")))
+    d = harness.Daemon(smppd, tmp, carriers=[dict(name="fake", host="127.0.0.1", port=smsc.port,
+                                                   system_id="smppd", bind="transmitter",
+                                                   sessions=1, listen=listen)],
+                       routes="routes:\n  - carriers: [fake]\n")
+    d.start()
+    smsc.accept_bind()
+    d.wait_log(r"event=bound carrier=fake slot=0 bind=bind_transmitter")
+    rx = sc.Client(rxport)
+    check(rx.bind("transmitter", "rxcar", "rxsecret").status == 0, "the fake carrier's receipt bind")
+    app = sc.Client(d.port)
+    check(app.bind("transceiver", "app1", "secret1").status == 0, "app1 binds")
+    # the receipt goes right behind the submit_sm_resp: smppd reads it
+    # before the mark's fsync ends, nearly always; a few tries make sure
+    via, msg_id, cid = None, None, None
+    for attempt in range(8):
+        r = app.submit(SRC, "1310555010%d" % attempt, "overtaking %d" % attempt, registered_delivery=1)
+        msg_id, cid = r.message_id(), "f0%04d" % attempt
+        sub = smsc.next_pdu()
+        if sub.command_id != sc.SUBMIT_SM:
+            raise harness.Failure("expected a submit_sm at the carrier, got 0x%08x" % sub.command_id)
+        smsc.answer(sub, cid)
+        seq = send_receipt(rx, cid, "DELIVRD")
+        m = d.wait_log(r"event=receipt id=%s carrier=fake carrier_id=%s stat=DELIVRD via=(\w+)"
+                       % (msg_id, cid))
+        via = m[-1].group(1)
+        p = rx.expect(sc.DELIVER_SM | sc.RESP, timeout=15)
+        check(p.seq == seq and p.status == 0, "receipt %d is answered" % attempt)
+        if via == "flight":
+            break
+    check(via == "flight", "a final receipt right behind the submit_sm_resp is matched in flight")
+    check(d.wait_log(r"event=submitted id=%s carrier=fake parts=1" % msg_id),
+          "then the message's SUBMITTED mark commits")
+    first = [x for x in app_receipts(app, 3) if x[0] == msg_id]
+    check(first == [(msg_id, "DELIVRD")], "app1 gets the message's receipt once")
+    check(receipt(rx, cid, "DELIVRD") == 0, "the carrier repeats the receipt after the commit")
+    check(not d.grep(r"event=receipt id=%s carrier=fake carrier_id=%s stat=DELIVRD via=recent"
+                     % (msg_id, cid)),
+          "the finalized message was not kept in memory as sent")
+    check([x for x in app_receipts(app, 1) if x[0] == msg_id] == [],
+          "and the repeat does not reach app1")
+    rx.close()
+    app.close()
+    d.stop()
 
 
 def run(tmp):
@@ -98,8 +193,8 @@ def run(tmp):
 
     # a repeated final receipt sees the store's final state
     check(receipt(rx, cids[2], "UNDELIV", "011") == 0, "a second final receipt for message 2 is answered")
-    d.wait_log(r"event=receipt_ignored id=%s stat=UNDELIV state=delivered" % ids[2])
-    check(True, "it finds message 2 delivered in the store and changes nothing")
+    check(d.wait_log(r"event=receipt_ignored id=%s stat=UNDELIV state=delivered" % ids[2]),
+          "it finds message 2 delivered in the store and changes nothing")
     check(app_receipts(app, 0.5) == [], "app1 gets no second receipt for message 2")
 
     # the oldest left memory when the third was sent: the store has it
@@ -137,6 +232,8 @@ def run(tmp):
     check(app_receipts(app, 0.5) == [], "nothing reaches the application")
     rx.close()
     app.close()
+    d.stop()
+    overtaken_commit(smppd, tmp)
 
 
 if __name__ == "__main__":

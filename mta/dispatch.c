@@ -44,20 +44,25 @@
 #define THROTTLE_RETRY_MS 1000
 #define CARRIER_FULL_WAIT_US 20000 /* a route's binds are all busy */
 
-struct flight {
-	uint64_t id;
-	uint32_t index;      /* in dispatch->flights */
+/* What a sent message's receipt needs of it, in its flight and after. */
+struct sent {
 	struct account_rt *account;
-	const struct carrier_rt *carrier;
-	char lane[STORE_STR_MAX + 1];
-	uint8_t parts, answered;
+	int64_t validity_ms, created_ms;
+	uint16_t attempts;
 	uint8_t registered_delivery;
 	uint8_t src_ton, src_npi, dst_ton, dst_npi;
 	char src[22], dst[22];
-	uint16_t attempts;
+};
+
+struct flight {
+	uint64_t id;
+	uint32_t index;      /* in dispatch->flights */
+	struct sent msg;
+	const struct carrier_rt *carrier;
+	char lane[STORE_STR_MAX + 1];
+	uint8_t parts, answered;
 	uint32_t error;      /* first failing status, 0: none */
 	int kind;            /* the worst answer: see answer_kind() */
-	int64_t validity_ms, created_ms;
 	int marked;          /* SUBMITTED mark sent, awaiting commit */
 	int finalized;       /* a receipt's final mark was sent before that */
 	uint64_t sent_us;    /* metrics_clock_us() when its parts went */
@@ -82,13 +87,9 @@ struct flight {
 struct recent {
 	uint64_t id;         /* 0: a free slot */
 	uint64_t cid;        /* cid_key() of key, its key in by_carrier_id */
-	struct account_rt *account;
+	struct sent msg;
 	const struct carrier_rt *carrier;
 	const char *lane;    /* the pacing lane's name: lives until exit */
-	int64_t validity_ms, created_ms;
-	uint16_t attempts;
-	uint8_t registered_delivery, src_ton, src_npi, dst_ton, dst_npi;
-	char src[22], dst[22];
 	char key[SMPP_RECEIPT_ID_MAX + 1]; /* the carrier's id, as keyed */
 };
 
@@ -266,14 +267,11 @@ static void recent_put(struct relay *r, const struct flight *f)
 	uint64_t cid = cid_key(f->carrier, f->ids[0]);
 	if (idmap_put(&d->by_carrier_id, cid, slot | RECENT_BIT) != 0)
 		return;
-	*e = (struct recent){ .id = f->id, .cid = cid, .account = f->account,
-		.carrier = f->carrier, .lane = lane,
-		.validity_ms = f->validity_ms, .created_ms = f->created_ms,
-		.attempts = f->attempts, .registered_delivery = f->registered_delivery,
-		.src_ton = f->src_ton, .src_npi = f->src_npi, .dst_ton = f->dst_ton,
-		.dst_npi = f->dst_npi };
-	memcpy(e->src, f->src, sizeof e->src);
-	memcpy(e->dst, f->dst, sizeof e->dst);
+	e->id = f->id;
+	e->cid = cid;
+	e->msg = f->msg;
+	e->carrier = f->carrier;
+	e->lane = lane;
 	memcpy(e->key, f->ids[0], sizeof e->key);
 }
 
@@ -296,15 +294,27 @@ static void finalizing_del(struct idmap *fz, uint64_t id)
 /* --- store writes ----------------------------------------------------- */
 
 
-static void queue_receipt(struct relay *r, const struct flight *f, enum smpp_stat stat,
-    uint32_t err, struct store_op *op, uint8_t *buf)
+/* What a receipt needs of m, sent or about to be, for account a. */
+static void sent_of_msg(const struct store_msg *m, struct account_rt *a, struct sent *s)
+{
+	*s = (struct sent){ .account = a, .validity_ms = m->validity_ms,
+		.created_ms = m->created_ms, .attempts = m->attempts,
+		.registered_delivery = m->registered_delivery,
+		.src_ton = m->src_ton, .src_npi = m->src_npi,
+		.dst_ton = m->dst_ton, .dst_npi = m->dst_npi };
+	copy_field(s->src, sizeof s->src, m->src_addr);
+	copy_field(s->dst, sizeof s->dst, m->dst_addr);
+}
+
+static void queue_receipt(struct relay *r, uint64_t id, const struct sent *s,
+    enum smpp_stat stat, uint32_t err, struct store_op *op, uint8_t *buf)
 {
 	struct dlr d = {
-		.kind = DLR_RECEIPT, .msg_id = f->id, .stat = (uint8_t)stat, .err = err,
-		.submit_ms = f->created_ms, .done_ms = relay_wall_ms(),
+		.kind = DLR_RECEIPT, .msg_id = id, .stat = (uint8_t)stat, .err = err,
+		.submit_ms = s->created_ms, .done_ms = relay_wall_ms(),
 		/* a receipt travels from the handset back to the sender */
-		.src_ton = f->dst_ton, .src_npi = f->dst_npi, .src = f->dst,
-		.dst_ton = f->src_ton, .dst_npi = f->src_npi, .dst = f->src,
+		.src_ton = s->dst_ton, .src_npi = s->dst_npi, .src = s->dst,
+		.dst_ton = s->src_ton, .dst_npi = s->src_npi, .dst = s->src,
 	};
 	size_t len = 0;
 	memset(op, 0, sizeof *op);
@@ -312,7 +322,7 @@ static void queue_receipt(struct relay *r, const struct flight *f, enum smpp_sta
 		return;
 	op->kind = STORE_OP_RECEIPT_ADD;
 	op->cookie = NULL;
-	op->u.receipt.account = f->account ? f->account->cfg->system_id : "";
+	op->u.receipt.account = s->account ? s->account->cfg->system_id : "";
 	op->u.receipt.data = buf;
 	op->u.receipt.len = len;
 	(void)r;
@@ -335,14 +345,14 @@ static void finish(struct relay *r, struct flight *f, enum store_state state,
 	ops[n].u.mark.state = state;
 	ops[n].u.mark.error = err;
 	n++;
-	if (f->account && f->account->cfg->receipts && wants_receipt(f->registered_delivery, 0)) {
-		queue_receipt(r, f, stat, err, &ops[n], buf);
+	if (f->msg.account && f->msg.account->cfg->receipts && wants_receipt(f->msg.registered_delivery, 0)) {
+		queue_receipt(r, f->id, &f->msg, stat, err, &ops[n], buf);
 		if (ops[n].kind) {
 			/* when it is committed, the account's receivers get it */
 			struct pending *p = pending_get(r, PENDING_RECEIPT_IN);
 			if (p) {
 				p->conn = (struct conn_ref){ UINT32_MAX, 0 };
-				p->account = f->account;
+				p->account = f->msg.account;
 				ops[n].cookie = p;
 			}
 			n++;
@@ -375,7 +385,7 @@ static void requeue(struct relay *r, struct flight *f, int64_t delay_ms, int cou
     uint32_t err)
 {
 	int64_t due = relay_wall_ms() + delay_ms;
-	if (f->validity_ms && due > f->validity_ms) {
+	if (f->msg.validity_ms && due > f->msg.validity_ms) {
 		finish(r, f, STORE_EXPIRED, SMPP_STAT_EXPIRED, err);
 		return;
 	}
@@ -731,22 +741,13 @@ static struct flight *flight_for(struct relay *r, const struct store_msg *m)
 	struct flight *f = flight_new(r->dispatch);
 	if (!f)
 		return NULL;
-	f->id = m->id;
-	f->account = NULL;
+	struct account_rt *a = NULL;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
 		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
-			f->account = r->accounts[i];
+			a = r->accounts[i];
+	f->id = m->id;
+	sent_of_msg(m, a, &f->msg);
 	copy_field(f->lane, sizeof f->lane, m->lane);
-	copy_field(f->src, sizeof f->src, m->src_addr);
-	copy_field(f->dst, sizeof f->dst, m->dst_addr);
-	f->src_ton = m->src_ton;
-	f->src_npi = m->src_npi;
-	f->dst_ton = m->dst_ton;
-	f->dst_npi = m->dst_npi;
-	f->registered_delivery = m->registered_delivery;
-	f->attempts = m->attempts;
-	f->validity_ms = m->validity_ms;
-	f->created_ms = m->created_ms;
 	return f;
 }
 
@@ -1047,17 +1048,17 @@ static void audit_attempt(struct relay *r, const struct flight *f)
 {
 	char reason[160];
 	snprintf(reason, sizeof reason, "attempt %u: carrier %s answered 0x%08x (%s)",
-	    (unsigned)f->attempts + 1, f->carrier ? f->carrier->cfg->name : "-", f->error,
+	    (unsigned)f->msg.attempts + 1, f->carrier ? f->carrier->cfg->name : "-", f->error,
 	    f->kind == ANSWER_PERMANENT ? "permanent" : "temporary, retried");
 	compliance_audit(r->compliance, relay_wall_ms() / 1000, f->id,
-	    f->account ? f->account->cfg->system_id : NULL, f->lane, f->dst, "attempt", reason);
+	    f->msg.account ? f->msg.account->cfg->system_id : NULL, f->lane, f->msg.dst, "attempt", reason);
 }
 
 static void flight_done(struct relay *r, struct flight *f)
 {
 	struct dispatch *d = r->dispatch;
 	if (f->kind == ANSWER_OK) {
-		relay_note_sent(r, f->account, f->lane); /* lanes are campaigns */
+		relay_note_sent(r, f->msg.account, f->lane); /* lanes are campaigns */
 		const char *ids[MAX_PARTS];
 		for (unsigned i = 0; i < f->parts; i++)
 			ids[i] = f->ids[i];
@@ -1080,14 +1081,14 @@ static void flight_done(struct relay *r, struct flight *f)
 		return;
 	}
 	if (f->kind != ANSWER_THROTTLE) {
-		relay_note_answer(r, f->account, f->lane, f->carrier, f->dst, f->error,
+		relay_note_answer(r, f->msg.account, f->lane, f->carrier, f->msg.dst, f->error,
 		    f->kind == ANSWER_PERMANENT);
 		audit_attempt(r, f);
 	}
 	if (f->kind == ANSWER_THROTTLE)
 		requeue(r, f, THROTTLE_RETRY_MS, 0, f->error);
 	else if (f->kind == ANSWER_TEMPORARY)
-		requeue(r, f, retry_delay((uint16_t)(f->attempts + 1)), 1, f->error);
+		requeue(r, f, retry_delay((uint16_t)(f->msg.attempts + 1)), 1, f->error);
 	else
 		finish(r, f, f->error == SMPP_ESME_RX_R_APPN ? STORE_REJECTED : STORE_UNDELIVERABLE,
 		    f->error == SMPP_ESME_RX_R_APPN ? SMPP_STAT_REJECTD : SMPP_STAT_UNDELIV, f->error);
@@ -1339,36 +1340,23 @@ static int on_mo(struct conn *c, const struct smpp_pdu *pdu, uint32_t seq)
 }
 
 /*
- * What a receipt needs of a message still in flight, from the flight: the
- * store's copy says nothing more until the SUBMITTED mark commits (the
- * lane is the campaign; a flight is never of a final message, and one a
- * receipt already finalized is in d->finalizing).
+ * What a receipt needs of a sent message, from memory: the store's copy
+ * says nothing more until the SUBMITTED mark commits, and after it until
+ * a final receipt (the lane is the campaign; a flight is never of a final
+ * message, and one a receipt already finalized is in d->finalizing; a
+ * recent entry goes when a final receipt comes).
  */
-static void msg_of_flight(const struct flight *f, struct store_msg *m)
+static void msg_of_sent(uint64_t id, const struct sent *s, const char *lane,
+    unsigned segments, struct store_msg *m)
 {
 	*m = (struct store_msg){
-		.id = f->id, .account = f->account ? f->account->cfg->system_id : "",
-		.campaign = f->lane, .lane = f->lane,
-		.src_ton = f->src_ton, .src_npi = f->src_npi, .src_addr = f->src,
-		.dst_ton = f->dst_ton, .dst_npi = f->dst_npi, .dst_addr = f->dst,
-		.registered_delivery = f->registered_delivery, .segments = f->parts,
-		.state = STORE_SUBMITTED, .attempts = f->attempts,
-		.validity_ms = f->validity_ms, .created_ms = f->created_ms,
-	};
-}
-
-/* The same of a recent entry: its SUBMITTED mark committed, and no final
- * receipt has come since (that would have dropped the entry). */
-static void msg_of_recent(const struct recent *e, struct store_msg *m)
-{
-	*m = (struct store_msg){
-		.id = e->id, .account = e->account ? e->account->cfg->system_id : "",
-		.campaign = e->lane, .lane = e->lane,
-		.src_ton = e->src_ton, .src_npi = e->src_npi, .src_addr = e->src,
-		.dst_ton = e->dst_ton, .dst_npi = e->dst_npi, .dst_addr = e->dst,
-		.registered_delivery = e->registered_delivery, .segments = 1,
-		.state = STORE_SUBMITTED, .attempts = e->attempts,
-		.validity_ms = e->validity_ms, .created_ms = e->created_ms,
+		.id = id, .account = s->account ? s->account->cfg->system_id : "",
+		.campaign = lane, .lane = lane,
+		.src_ton = s->src_ton, .src_npi = s->src_npi, .src_addr = s->src,
+		.dst_ton = s->dst_ton, .dst_npi = s->dst_npi, .dst_addr = s->dst,
+		.registered_delivery = s->registered_delivery, .segments = segments,
+		.state = STORE_SUBMITTED, .attempts = s->attempts,
+		.validity_ms = s->validity_ms, .created_ms = s->created_ms,
 	};
 }
 
@@ -1397,14 +1385,15 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 		if (!(v & RECENT_BIT) &&
 		    (at->flight = flight_of_index(r->dispatch, v, cr, key)) != NULL) {
 			at->via = VIA_FLIGHT;
-			msg_of_flight(at->flight, m);
+			msg_of_sent(at->flight->id, &at->flight->msg, at->flight->lane,
+			    at->flight->parts, m);
 			return 0;
 		}
 		at->slot = v & ~RECENT_BIT;
 		if ((v & RECENT_BIT) &&
 		    (e = recent_of_slot(r->dispatch, at->slot, cr, key)) != NULL) {
 			at->via = VIA_RECENT;
-			msg_of_recent(e, m);
+			msg_of_sent(e->id, &e->msg, e->lane, 1, m);
 			return 0;
 		}
 	}
@@ -1469,12 +1458,9 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
 			a = r->accounts[i];
 	if (a && a->cfg->receipts && wants_receipt(m->registered_delivery, state == STORE_DELIVERED)) {
-		struct flight f = { .id = m->id, .account = a, .created_ms = m->created_ms,
-			.src_ton = m->src_ton, .src_npi = m->src_npi, .dst_ton = m->dst_ton,
-			.dst_npi = m->dst_npi };
-		copy_field(f.src, sizeof f.src, m->src_addr);
-		copy_field(f.dst, sizeof f.dst, m->dst_addr);
-		queue_receipt(r, &f, stat, err, &ops[n], buf);
+		struct sent sent;
+		sent_of_msg(m, a, &sent);
+		queue_receipt(r, m->id, &sent, stat, err, &ops[n], buf);
 		if (ops[n].kind)
 			n++;
 	}

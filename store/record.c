@@ -32,7 +32,6 @@
 #define RECORD_VERSION 1
 #define RECORD_FIXED 58
 #define STATUS_VERSION 1
-#define STATUS_FIXED 26
 
 static const char *const state_names[STORE_STATE_COUNT] = {
 	[STORE_QUEUED] = "queued",
@@ -284,7 +283,7 @@ int store_status_encode(const struct store_msg *m, void *buf, size_t bufsz,
     size_t *len)
 {
 	struct bytes_w w = { .p = buf, .cap = bufsz };
-	uint8_t *p = bytes_w_take(&w, STATUS_FIXED);
+	uint8_t *p = bytes_w_take(&w, STORE_STATUS_FIXED);
 
 	if ((unsigned)m->state >= STORE_STATE_COUNT || m->n_carrier_ids > 0xffff)
 		return -EINVAL;
@@ -309,7 +308,7 @@ int store_status_encode(const struct store_msg *m, void *buf, size_t bufsz,
 int store_status_overlay(const void *buf, size_t len, struct store_msg *m)
 {
 	struct bytes_r r = { .p = buf, .len = len };
-	const uint8_t *p = bytes_r_take(&r, STATUS_FIXED);
+	const uint8_t *p = bytes_r_take(&r, STORE_STATUS_FIXED);
 	const char *carrier, *ids;
 	size_t ids_len = 0;
 	unsigned n_ids;

@@ -7,8 +7,10 @@
 
 #include "store/store.h"
 
-/* The largest encoded status: fixed part, carrier, carrier ids. */
-#define STORE_STATUS_MAX (26 + 2 + STORE_STR_MAX + 1 + 2 + STORE_CARRIER_IDS_MAX)
+/* The status's fixed part, and the largest encoding: fixed part, carrier,
+ * carrier ids. */
+#define STORE_STATUS_FIXED 26
+#define STORE_STATUS_MAX (STORE_STATUS_FIXED + 2 + STORE_STR_MAX + 1 + 2 + STORE_CARRIER_IDS_MAX)
 
 /*
  * Encodes what changes after enqueue (state, attempts, last error, due

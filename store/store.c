@@ -550,14 +550,25 @@ static int read_rc(struct wctx *w, int rc)
 	return rc;
 }
 
-/* The message as the writer sees it: SUBMITTING included. */
-static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
+/* The message as the writer sees it (SUBMITTING included), its status s
+ * already read (mv_size 0: none). */
+static int load_over(struct wctx *w, uint64_t id, const MDB_val *s,
+    struct store_msg *m)
 {
-	int rc = read_msg(w->st, w->txn, id, m, w->st->rbuf, sizeof(w->st->rbuf));
+	int rc = read_record(w->st, w->txn, id, s, m, w->st->rbuf,
+	    sizeof(w->st->rbuf));
 
 	if (rc == 0)
 		rc = effective_state(w->st, w->txn, m);
 	return read_rc(w, rc);
+}
+
+static int load_msg(struct wctx *w, uint64_t id, struct store_msg *m)
+{
+	MDB_val s;
+	int rc = get_status(w->st, w->txn, id, &s);
+
+	return rc < 0 ? read_rc(w, rc) : load_over(w, id, &s, m);
 }
 
 static int save_status(struct wctx *w, const struct store_msg *m)
@@ -768,7 +779,9 @@ static int load_for_change(struct wctx *w, uint64_t id,
 	if (rc == 0 && (v.mv_size < 2 ||
 	    !is_queued((enum store_state)((uint8_t *)v.mv_data)[1])))
 		return load_status_only(w, id, &v, m);
-	return rc == 0 || rc == -ENOENT ? load_msg(w, id, m) : rc;
+	if (rc == -ENOENT)
+		v.mv_size = 0;	/* no status: the record alone */
+	return rc == 0 || rc == -ENOENT ? load_over(w, id, &v, m) : rc;
 }
 
 static int transition(struct wctx *w, uint64_t id, const struct change *c)
@@ -843,11 +856,10 @@ static int apply_replace(struct wctx *w, struct node *n)
 {
 	struct store_msg m;
 	MDB_val s;
-	int rc = load_msg(w, n->id, &m);
+	int rc = get_status(w->st, w->txn, n->id, &s);
 
 	n->value = 0;
-	if (rc == 0)
-		rc = get_status(w->st, w->txn, n->id, &s);
+	rc = rc < 0 ? read_rc(w, rc) : load_over(w, n->id, &s, &m);
 	if (rc < 0)
 		return rc;
 	if (!is_queued(m.state))
@@ -1273,9 +1285,18 @@ static int grow_done(struct store *st, size_t more)
 	return 0;
 }
 
-static void post_completions(struct store *st, struct node **b, size_t n)
+/* The loop's notify fd made readable: completions wait. */
+static void signal_done(struct store *st)
 {
 	uint64_t one = 1;
+
+	if (write(st->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already nonzero, the fd readable */
+	}
+}
+
+static void post_completions(struct store *st, struct node **b, size_t n)
+{
 	size_t posted = 0;
 
 	pthread_mutex_lock(&st->lock);
@@ -1294,9 +1315,8 @@ static void post_completions(struct store *st, struct node **b, size_t n)
 	if (n > st->stats.max_batch_seen)
 		st->stats.max_batch_seen = n;
 	pthread_mutex_unlock(&st->lock);
-	if (posted > 0 && write(st->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is already nonzero, the fd readable */
-	}
+	if (posted > 0)
+		signal_done(st);
 }
 
 static void free_chain(struct node *n)
@@ -1353,13 +1373,19 @@ static void free_node(struct store *st, struct node *n)
 	free_nodes(st, n);
 }
 
+/* A claim node's ids out of st->claimed.  Caller holds claim_lock. */
+static void unclaim(struct store *st, const struct node *n)
+{
+	for (unsigned j = 0; n->kind == OP_CLAIM && j < n->count; j++)
+		idset_del(&st->claimed, le64_get(n->blob + CLAIM_ENTRY * j));
+}
+
 /* Committed claims are now visible as absent from the queue. */
 static void release_claims(struct store *st, struct node **b, size_t n)
 {
 	pthread_mutex_lock(&st->claim_lock);
 	for (size_t i = 0; i < n; i++)
-		for (unsigned j = 0; b[i]->kind == OP_CLAIM && j < b[i]->count; j++)
-			idset_del(&st->claimed, le64_get(b[i]->blob + CLAIM_ENTRY * j));
+		unclaim(st, b[i]);
 	pthread_mutex_unlock(&st->claim_lock);
 }
 
@@ -1728,8 +1754,7 @@ static void release_chain_claims(struct store *st, const struct node *first)
 {
 	pthread_mutex_lock(&st->claim_lock);
 	for (const struct node *n = first; n != NULL; n = n->next)
-		for (unsigned j = 0; n->kind == OP_CLAIM && j < n->count; j++)
-			idset_del(&st->claimed, le64_get(n->blob + CLAIM_ENTRY * j));
+		unclaim(st, n);
 	pthread_mutex_unlock(&st->claim_lock);
 }
 
@@ -1770,7 +1795,6 @@ static int push_nodes(struct store *st, struct node *first, size_t count,
 /* Completions carrying rc for a chain the writer's queue refused. */
 static void fail_staged(struct store *st, struct node *first, int rc)
 {
-	uint64_t one = 1;
 	bool posted = false;
 
 	pthread_mutex_lock(&st->lock);
@@ -1783,9 +1807,8 @@ static void fail_staged(struct store *st, struct node *first, int rc)
 		posted = true;
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (posted && write(st->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is already nonzero, the fd readable */
-	}
+	if (posted)
+		signal_done(st);
 }
 
 /*

@@ -16,7 +16,8 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 #define LINE_MAX_BYTES 2304	/* the prefix and a 2048-byte body */
 static char pending[64 * 1024];
 static size_t pending_len;
-static void (*flush_hook)(void);
+static void (*flush_hook)(void *arg);
+static void *flush_arg;
 
 /* All of it, or as much as stderr takes: a log line is never worth dying for. */
 static void write_all(const char *p, size_t n)
@@ -38,10 +39,11 @@ void log_flush(void)
 	pending_len = 0;
 }
 
-void log_buffer(void (*hook)(void))
+void log_buffer(void (*hook)(void *arg), void *arg)
 {
 	log_flush();
 	flush_hook = hook;
+	flush_arg = arg;
 }
 
 static void emit(enum log_level level, const char *line, size_t n)
@@ -53,7 +55,7 @@ static void emit(enum log_level level, const char *line, size_t n)
 	if (n > sizeof pending - pending_len)
 		log_flush();
 	if (pending_len == 0 && level < LOGL_WARN)
-		flush_hook();
+		flush_hook(flush_arg);
 	memcpy(pending + pending_len, line, n);
 	pending_len += n;
 	if (level >= LOGL_WARN)

@@ -27,13 +27,13 @@ void log_msg(enum log_level level, const char *cat, const char *fmt, ...)
  * Buffering for a daemon's loop.  Without it every line is one write(2),
  * which at info level is a syscall or two per message.  With hook set,
  * debug and info lines to stderr wait in a buffer (64 KiB) until
- * log_flush(); hook is called when the first line starts waiting, so that
+ * log_flush(); hook(arg) is called when the first line starts waiting, so that
  * the caller flushes at the end of its loop turn.  A warning or an error
  * flushes at once, with what waited before it.  A kill -9 loses at most
  * the lines of the turn it interrupts.  hook NULL: flush, then one write
  * per line again.  One thread only.
  */
-void log_buffer(void (*hook)(void));
+void log_buffer(void (*hook)(void *arg), void *arg);
 void log_flush(void);
 
 #define log_debug(cat, ...) \

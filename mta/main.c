@@ -276,36 +276,26 @@ static int open_store(struct relay *r)
 	return 0;
 }
 
-/* Log lines wait for the end of the loop turn that wrote them (log.h). */
-static struct event *log_flush_ev;
+/*
+ * Log lines and store operations wait for the end of the loop turn that
+ * made them (log.h, store.h): one event, activated by the first of either.
+ */
+static struct event *turn_end_ev;
 
-static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
+static void turn_end_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct relay *r = arg;
 	(void)fd;
 	(void)what;
-	(void)arg;
+	if (r->store)
+		store_flush(r->store);
 	log_flush();
 }
 
-static void log_flush_soon(void)
-{
-	event_active(log_flush_ev, EV_TIMEOUT, 0);
-}
-
-/* Store operations wait for the end of the loop turn too (store.h). */
-static struct event *store_flush_ev;
-
-static void store_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	store_flush(arg);
-}
-
-static void store_flush_soon(void *arg)
+static void turn_end_soon(void *arg)
 {
 	(void)arg;
-	event_active(store_flush_ev, EV_TIMEOUT, 0);
+	event_active(turn_end_ev, EV_TIMEOUT, 0);
 }
 
 static int start(struct relay *r)
@@ -323,10 +313,10 @@ static int start(struct relay *r)
 	event_config_free(ec);
 	if (!r->base)
 		return -1;
-	log_flush_ev = event_new(r->base, -1, 0, log_flush_cb, NULL);
-	if (!log_flush_ev)
+	turn_end_ev = event_new(r->base, -1, 0, turn_end_cb, r);
+	if (!turn_end_ev)
 		return -1;
-	log_buffer(log_flush_soon);
+	log_buffer(turn_end_soon, NULL);
 	r->accounts = calloc(r->cfg->n_accounts ? r->cfg->n_accounts : 1, sizeof *r->accounts);
 	if (!r->accounts)
 		return -1;
@@ -352,10 +342,7 @@ static int start(struct relay *r)
 	r->store_ev = event_new(r->base, store_notify_fd(r->store), EV_READ | EV_PERSIST, store_cb, r);
 	if (!r->store_ev || event_add(r->store_ev, NULL) != 0)
 		return -1;
-	store_flush_ev = event_new(r->base, -1, 0, store_flush_cb, r->store);
-	if (!store_flush_ev)
-		return -1;
-	store_set_flush_hook(r->store, store_flush_soon, NULL);
+	store_set_flush_hook(r->store, turn_end_soon, NULL);
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
 		r->sig_ev[i] = evsignal_new(r->base, sigs[i], signal_cb, r);
@@ -412,10 +399,6 @@ static void stop(struct relay *r)
 		store_close(r->store); /* flushes, waits for the writer: nothing given is lost */
 		r->store = NULL;
 	}
-	if (store_flush_ev) {
-		event_free(store_flush_ev);
-		store_flush_ev = NULL;
-	}
 	monitors_free(r->monitors);
 	if (r->compliance)
 		compliance_free(r->compliance);
@@ -442,10 +425,10 @@ static void stop(struct relay *r)
 	relay_retired_free(r);
 	metrics_free(r->metrics);
 	relay_clock_base(NULL);
-	log_buffer(NULL);
-	if (log_flush_ev) {
-		event_free(log_flush_ev);
-		log_flush_ev = NULL;
+	log_buffer(NULL, NULL);
+	if (turn_end_ev) {
+		event_free(turn_end_ev);
+		turn_end_ev = NULL;
 	}
 	if (r->base)
 		event_base_free(r->base);

@@ -12,9 +12,9 @@
 static int out_fd = -1;
 static int hooks;
 
-static void count_hook(void)
+static void count_hook(void *arg)
 {
-	hooks++;
+	(*(int *)arg)++;	/* the argument given with the hook */
 }
 
 /* What stderr got since the last call. */
@@ -55,7 +55,7 @@ static void test_buffered(void)
 	static char buf[1 << 18];
 
 	hooks = 0;
-	log_buffer(count_hook);
+	log_buffer(count_hook, &hooks);
 	log_info("t", "event=a");
 	log_info("t", "event=b");
 	CHECK_EQ_INT(hooks, 1);	/* once, for the first line waiting */
@@ -72,7 +72,7 @@ static void test_buffered(void)
 	CHECK_EQ_INT(count_lines(buf), 2);
 	CHECK(strstr(buf, "event=c") != NULL && strstr(buf, "event=c") < strstr(buf, "event=w"));
 
-	log_buffer(NULL);
+	log_buffer(NULL, NULL);
 	log_info("t", "event=after");
 	take_output(buf, sizeof buf);
 	CHECK(strstr(buf, "event=after\n") != NULL);
@@ -84,12 +84,12 @@ static void test_fill_keeps_every_line(void)
 	size_t total, lines;
 
 	/* more than the buffer holds: written out as it fills */
-	log_buffer(count_hook);
+	log_buffer(count_hook, &hooks);
 	for (int i = 0; i < 2000; i++)
 		log_info("t", "event=fill i=%d pad=%0100d", i, 0);
 	total = take_output(buf, sizeof buf);
 	CHECK(total > 32 * 1024);	/* before any flush */
-	log_buffer(NULL);	/* flushes the rest */
+	log_buffer(NULL, NULL);	/* flushes the rest */
 	total += take_output(buf + strlen(buf), sizeof buf - strlen(buf));
 	lines = count_lines(buf);
 	CHECK(total == strlen(buf));

@@ -30,7 +30,6 @@
 /* Stop reading from a peer whose output we cannot get out. */
 #define OUTPUT_HIGH_WATER (4u << 20)
 
-
 static struct event_base *clock_base;
 
 static uint64_t mono_ms_now(void)

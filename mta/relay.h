@@ -252,7 +252,6 @@ int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
  * (relay_now_us() still reads the clock). */
 void relay_clock_base(struct event_base *base);
 
-
 /* --- connections (conn.c) ---------------------------------------- */
 struct conn *conn_new(struct relay *r, enum conn_kind kind, int fd,
     const struct smpp_session_config *scfg, const char *peer);

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "mta/idmap.h"
 #include "mta/net.h"
 #include "mta/sim.h"
 #include "smpp/receipt.h"
@@ -402,14 +403,6 @@ static int parse_args(int argc, char **argv)
 
 /* --- message ids ----------------------------------------------------- */
 
-static uint64_t hash_key(const char *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)k[i]) * 1099511628211ull;
-	return h ? h : 1;
-}
-
 /* The entry for the id hashed to h, or the empty one where it would go. */
 static struct hent *lookup(uint64_t h)
 {
@@ -518,7 +511,7 @@ static uint64_t defer_id(const char *id)
 	char key[128];
 	if (smpp_msgid_normalize(id, strlen(id), key, sizeof key) < 0)
 		return 0;
-	uint64_t h = hash_key(key, strlen(key));
+	uint64_t h = idmap_hash(key, 0);	/* FNV-1a, never 0 */
 	__builtin_prefetch(&table[h & table_mask]);
 	if (npending_ids == PENDING_MAX)
 		match_pending();

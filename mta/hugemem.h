@@ -14,4 +14,8 @@
  * frees it.  The hint is best effort: refused, the memory is the same. */
 void *huge_calloc(size_t n, size_t size);
 
+/* The hint alone, for the whole 2 MiB pages inside [p, p + bytes): to be
+ * given before the memory is first touched. */
+void huge_hint(void *p, size_t bytes);
+
 #endif

@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "mta/hugemem.h"
 #include "mta/sim.h"
 
 int sim_verbose;
@@ -57,11 +57,7 @@ uint64_t sim_now_ms(void)
 
 void sim_prefault(void *p, size_t len)
 {
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
-	if (end > start)
-		(void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+	huge_hint(p, len);
 	memset(p, 0, len);
 }
 

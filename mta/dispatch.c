@@ -741,12 +741,8 @@ static struct flight *flight_for(struct relay *r, const struct store_msg *m)
 	struct flight *f = flight_new(r->dispatch);
 	if (!f)
 		return NULL;
-	struct account_rt *a = NULL;
-	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
-			a = r->accounts[i];
 	f->id = m->id;
-	sent_of_msg(m, a, &f->msg);
+	sent_of_msg(m, relay_account(r, m->account), &f->msg);
 	copy_field(f->lane, sizeof f->lane, m->lane);
 	return f;
 }
@@ -1453,10 +1449,7 @@ static void apply_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_
 	ops[n].u.mark.state = state;
 	ops[n].u.mark.error = err;
 	n++;
-	struct account_rt *a = NULL;
-	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i]->cfg->system_id, m->account) == 0)
-			a = r->accounts[i];
+	struct account_rt *a = relay_account(r, m->account);
 	if (a && a->cfg->receipts && wants_receipt(m->registered_delivery, state == STORE_DELIVERED)) {
 		struct sent sent;
 		sent_of_msg(m, a, &sent);

@@ -273,6 +273,8 @@ struct conn *conn_get(struct relay *r, struct conn_ref ref);
 void conn_close(struct conn *c);
 
 /* --- upstream (upstream.c) --------------------------------------- */
+/* The running account of this system_id, or NULL. */
+struct account_rt *relay_account(struct relay *r, const char *system_id);
 void upstream_event(struct conn *c, const struct smpp_event *ev);
 void upstream_closed(struct conn *c);
 int upstream_listen(struct relay *r);

@@ -253,14 +253,6 @@ static struct carrier_rt *running_carrier(struct relay *r, const char *name)
 	return NULL;
 }
 
-static struct account_rt *running_account(struct relay *r, const char *system_id)
-{
-	for (size_t i = 0; i < r->cfg->n_accounts; i++)
-		if (strcmp(r->accounts[i]->cfg->system_id, system_id) == 0)
-			return r->accounts[i];
-	return NULL;
-}
-
 static int plan_build(struct relay *r, const struct config *next, struct plan *p)
 {
 	size_t na = next->n_accounts, nc = next->n_carriers;
@@ -273,7 +265,7 @@ static int plan_build(struct relay *r, const struct config *next, struct plan *p
 	if (!p->accounts || !p->reused_account || !p->carriers || !p->reused_carrier)
 		return -1;
 	for (size_t i = 0; i < na; i++) {
-		struct account_rt *a = running_account(r, next->accounts[i].system_id);
+		struct account_rt *a = relay_account(r, next->accounts[i].system_id);
 		p->reused_account[i] = a;
 		p->accounts[i] = a ? a : account_rt_new(r, &next->accounts[i], (unsigned)i);
 		if (!p->accounts[i])

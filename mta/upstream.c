@@ -68,7 +68,7 @@ static int network_allowed(const struct config_account *a, const struct sockaddr
 	return 0;
 }
 
-static struct account_rt *find_account(struct relay *r, const char *system_id)
+struct account_rt *relay_account(struct relay *r, const char *system_id)
 {
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
 		if (strcmp(r->accounts[i]->cfg->system_id, system_id) == 0)
@@ -80,7 +80,7 @@ static struct account_rt *find_account(struct relay *r, const char *system_id)
 static uint32_t check_credentials(struct conn *c, const struct smpp_pdu *pdu,
     struct account_rt **out)
 {
-	struct account_rt *a = find_account(c->relay, pdu->system_id);
+	struct account_rt *a = relay_account(c->relay, pdu->system_id);
 	*out = a;
 	if (!a)
 		return SMPP_ESME_RINVSYSID;

@@ -32,31 +32,37 @@
 
 static struct event_base *clock_base;
 
-static uint64_t mono_ms_now(void)
+static uint64_t mono_us_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /*
  * The monotonic clock once per loop turn: sessions stamp every PDU they
- * send or read with it (timeouts of seconds), and each read costs on
- * virtual machines.  A new turn shows as a new cached wall time from
- * libevent, which it takes once per turn.
+ * send or read with it (timeouts of seconds), latencies are measured with
+ * it, and each read costs on virtual machines.  A new turn shows as a new
+ * cached wall time from libevent, which it takes once per turn, right
+ * after the poll that brought the turn's events.
  */
-uint64_t relay_mono_ms(void)
+uint64_t relay_turn_us(void)
 {
 	static struct timeval turn;
 	static uint64_t turn_mono;
 	struct timeval tv;
 	if (!clock_base || event_base_gettimeofday_cached(clock_base, &tv) != 0)
-		return mono_ms_now();
+		return mono_us_now();
 	if (tv.tv_sec != turn.tv_sec || tv.tv_usec != turn.tv_usec || turn_mono == 0) {
 		turn = tv;
-		turn_mono = mono_ms_now();
+		turn_mono = mono_us_now();
 	}
 	return turn_mono;
+}
+
+uint64_t relay_mono_ms(void)
+{
+	return relay_turn_us() / 1000u;
 }
 
 /*

@@ -65,7 +65,7 @@ struct flight {
 	int kind;            /* the worst answer: see answer_kind() */
 	int marked;          /* SUBMITTED mark sent, awaiting commit */
 	int finalized;       /* a receipt's final mark was sent before that */
-	uint64_t sent_us;    /* metrics_clock_us() when its parts went */
+	uint64_t sent_us;    /* relay_turn_us() when its parts went */
 	char ids[MAX_PARTS][SMPP_RECEIPT_ID_MAX + 1]; /* carrier keys */
 	struct flight *next_free;
 };
@@ -832,7 +832,7 @@ static enum outcome dispatch_one(struct relay *r, struct pacing_lane *l,
 	f->parts = (uint8_t)parts;
 	for (int p = 0; p < parts && p < MAX_PARTS; p++)
 		f->ids[p][0] = '\0'; /* answers may come in any order */
-	f->sent_us = metrics_clock_us();
+	f->sent_us = relay_turn_us();
 	metrics_carrier_submits(r->metrics, c->carrier, (unsigned)parts);
 	conn_flush(c);
 	conn_request_sent(c);
@@ -1122,7 +1122,9 @@ void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev)
 	if (!f)
 		return;
 	const char *cid = ev->pdu && ev->pdu->message_id ? ev->pdu->message_id : "";
-	metrics_carrier_response(r->metrics, c->carrier, ev->status, f->sent_us);
+	uint64_t now_us = relay_turn_us();
+	metrics_carrier_response(r->metrics, c->carrier, ev->status,
+	    now_us > f->sent_us ? now_us - f->sent_us : 0);
 	carrier_feedback(c->carrier, ev->status);
 	flight_answer(r, f, (unsigned)(ev->cookie & 0xff), ev->status, cid);
 	if (answer_kind(ev->status) == ANSWER_THROTTLE)

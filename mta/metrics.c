@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -52,14 +51,15 @@ static const char *const limit_names[METRICS_LIMIT_COUNT] = {
 
 #define N_STAT (SMPP_STAT_OTHER + 1)
 
-/* Carrier response latency buckets: upper bounds in us, and as text. */
+/* Latency buckets (carrier responses, submit acks): upper bounds in us,
+ * and as text. */
 static const uint64_t latency_le_us[] = {
-	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000,
+	500, 1000, 2500, 5000, 7500, 10000, 15000, 25000, 50000, 100000, 250000,
+	500000, 1000000, 2500000, 5000000, 10000000,
 };
 static const char *const latency_le[] = {
-	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
-	"0.25", "0.5", "1", "2.5", "5", "10",
+	"0.0005", "0.001", "0.0025", "0.005", "0.0075", "0.01", "0.015", "0.025", "0.05",
+	"0.1", "0.25", "0.5", "1", "2.5", "5", "10",
 };
 #define N_LATENCY (sizeof latency_le_us / sizeof latency_le_us[0])
 
@@ -75,12 +75,21 @@ struct campaign_counts {
 	uint64_t waits[METRICS_LIMIT_COUNT];
 };
 
+struct latency_hist {
+	uint64_t counts[N_LATENCY + 1];   /* not cumulative; the last: +Inf */
+	uint64_t sum_us;
+};
+
+struct account_counts {
+	uint64_t submits[N_STATUS];
+	struct latency_hist ack;
+};
+
 struct carrier_counts {
 	uint64_t submits, unanswered, mo;
 	uint64_t responses[N_STATUS];
 	uint64_t receipts[N_STAT];
-	uint64_t latency[N_LATENCY + 1];   /* not cumulative; the last: +Inf */
-	uint64_t latency_sum_us;
+	struct latency_hist latency;
 };
 
 /* Accounts and carriers by name: a slot keeps its counts across reloads
@@ -93,7 +102,7 @@ struct name_slots {
 struct metrics {
 	struct name_slots account_names, carrier_names;
 	size_t n_accounts, n_carriers;  /* slots whose counts are allocated */
-	uint64_t *submits;                 /* [account * N_STATUS + status] */
+	struct account_counts *accounts;
 	uint64_t rejects[N_RULE], defers[N_RULE];
 	struct carrier_counts *carriers;
 	struct campaign_counts *campaigns; /* [N_SLOTS] */
@@ -107,10 +116,10 @@ struct metrics *metrics_new(size_t n_accounts, size_t n_carriers)
 		return NULL;
 	m->n_accounts = n_accounts;
 	m->n_carriers = n_carriers;
-	m->submits = calloc(n_accounts ? n_accounts * N_STATUS : 1, sizeof *m->submits);
+	m->accounts = calloc(n_accounts ? n_accounts : 1, sizeof *m->accounts);
 	m->carriers = calloc(n_carriers ? n_carriers : 1, sizeof *m->carriers);
 	m->campaigns = calloc(N_SLOTS, sizeof *m->campaigns);
-	if (!m->submits || !m->carriers || !m->campaigns) {
+	if (!m->accounts || !m->carriers || !m->campaigns) {
 		metrics_free(m);
 		return NULL;
 	}
@@ -130,7 +139,7 @@ void metrics_free(struct metrics *m)
 		return;
 	names_free(&m->account_names);
 	names_free(&m->carrier_names);
-	free(m->submits);
+	free(m->accounts);
 	free(m->carriers);
 	free(m->campaigns);
 	free(m);
@@ -178,7 +187,7 @@ unsigned metrics_account_slot(struct metrics *m, const char *system_id)
 	unsigned slot = name_slot(&m->account_names, system_id);
 	size_t have = m->n_accounts;
 	if (slot == METRICS_NO_SLOT ||
-	    grow_counts((void **)&m->submits, &have, slot + 1, N_STATUS * sizeof *m->submits) != 0)
+	    grow_counts((void **)&m->accounts, &have, slot + 1, sizeof *m->accounts) != 0)
 		return METRICS_NO_SLOT;
 	m->n_accounts = have;
 	return slot;
@@ -199,13 +208,6 @@ void metrics_use_lanes(struct metrics *m, struct pacing *lanes)
 {
 	if (m)
 		m->lanes = lanes;
-}
-
-uint64_t metrics_clock_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* --- indexes ------------------------------------------------------- */
@@ -276,7 +278,22 @@ void metrics_submit(struct metrics *m, const struct account_rt *a, uint32_t comm
 	if (command_id != SMPP_SUBMIT_SM && command_id != SMPP_DATA_SM &&
 	    command_id != SMPP_SUBMIT_MULTI)
 		return;
-	m->submits[a->metrics_slot * N_STATUS + status_index(status)]++;
+	m->accounts[a->metrics_slot].submits[status_index(status)]++;
+}
+
+static void observe(struct latency_hist *h, uint64_t took_us)
+{
+	unsigned i = 0;
+	while (i < N_LATENCY && took_us > latency_le_us[i])
+		i++;
+	h->counts[i]++;
+	h->sum_us += took_us;
+}
+
+void metrics_submit_ack(struct metrics *m, const struct account_rt *a, uint64_t took_us)
+{
+	if (m && a && a->metrics_slot < m->n_accounts)
+		observe(&m->accounts[a->metrics_slot].ack, took_us);
 }
 
 void metrics_policy_rule(struct metrics *m, int reject, const char *rule)
@@ -300,19 +317,13 @@ void metrics_carrier_submits(struct metrics *m, const struct carrier_rt *cr, uns
 }
 
 void metrics_carrier_response(struct metrics *m, const struct carrier_rt *cr, uint32_t status,
-    uint64_t sent_us)
+    uint64_t took_us)
 {
 	struct carrier_counts *c = carrier_of(m, cr);
 	if (!c)
 		return;
 	c->responses[status_index(status)]++;
-	uint64_t now = metrics_clock_us();
-	uint64_t took = now > sent_us ? now - sent_us : 0;
-	unsigned i = 0;
-	while (i < N_LATENCY && took > latency_le_us[i])
-		i++;
-	c->latency[i]++;
-	c->latency_sum_us += took;
+	observe(&c->latency, took_us);
 }
 
 void metrics_carrier_lost(struct metrics *m, const struct carrier_rt *cr)
@@ -452,6 +463,24 @@ static void status_samples(struct out *o, const char *name, const char *label,
 	}
 }
 
+/* A histogram's buckets, sum and count for one account or carrier. */
+static void hist_samples(struct out *o, const char *family_name, const char *label,
+    const char *value, const struct latency_hist *h)
+{
+	char bucket[96], sum[96], count[96];
+	snprintf(bucket, sizeof bucket, "%s_bucket", family_name);
+	snprintf(sum, sizeof sum, "%s_sum", family_name);
+	snprintf(count, sizeof count, "%s_count", family_name);
+	uint64_t cum = 0;
+	for (unsigned i = 0; i <= N_LATENCY; i++) {
+		cum += h->counts[i];
+		sample(o, bucket, label, value, "le", i < N_LATENCY ? latency_le[i] : "+Inf", "%llu",
+		    (unsigned long long)cum);
+	}
+	sample(o, sum, label, value, NULL, NULL, "%.6f", (double)h->sum_us / 1e6);
+	sample(o, count, label, value, NULL, NULL, "%llu", (unsigned long long)cum);
+}
+
 /* Campaign slot names: the lane's, "none" or "other". */
 static const char *slot_name(const struct metrics *m, unsigned slot)
 {
@@ -479,7 +508,12 @@ static void render_upstream(struct out *o, struct relay *r, const struct metrics
 	    "Responses to submit_sm, data_sm and submit_multi from applications, by account and command_status.");
 	for (size_t a = 0; a < m->account_names.n && a < m->n_accounts; a++)
 		status_samples(o, "smppd_upstream_submits_total", "account", m->account_names.names[a],
-		    &m->submits[a * N_STATUS]);
+		    m->accounts[a].submits);
+	family(o, "smppd_upstream_ack_seconds", "histogram",
+	    "Time from the loop turn that gave a submit to the store to the one that answered it, by account.");
+	for (size_t a = 0; a < m->account_names.n && a < m->n_accounts; a++)
+		hist_samples(o, "smppd_upstream_ack_seconds", "account", m->account_names.names[a],
+		    &m->accounts[a].ack);
 	family(o, "smppd_policy_rejects_total", "counter",
 	    "Messages the compliance policy rejected, by the rule that did.");
 	for (unsigned i = 0; i < N_RULE; i++)
@@ -516,20 +550,9 @@ static void render_carriers(struct out *o, struct relay *r, const struct metrics
 		    NULL, NULL, "%llu", (unsigned long long)m->carriers[c].unanswered);
 	family(o, "smppd_carrier_response_seconds", "histogram",
 	    "Time from sending a submit_sm to its submit_sm_resp.");
-	for (size_t c = 0; c < n; c++) {
-		const struct carrier_counts *cc = &m->carriers[c];
-		const char *name = m->carrier_names.names[c];
-		uint64_t cum = 0;
-		for (unsigned i = 0; i <= N_LATENCY; i++) {
-			cum += cc->latency[i];
-			sample(o, "smppd_carrier_response_seconds_bucket", "carrier", name, "le",
-			    i < N_LATENCY ? latency_le[i] : "+Inf", "%llu", (unsigned long long)cum);
-		}
-		sample(o, "smppd_carrier_response_seconds_sum", "carrier", name, NULL, NULL, "%.6f",
-		    (double)cc->latency_sum_us / 1e6);
-		sample(o, "smppd_carrier_response_seconds_count", "carrier", name, NULL, NULL, "%llu",
-		    (unsigned long long)cum);
-	}
+	for (size_t c = 0; c < n; c++)
+		hist_samples(o, "smppd_carrier_response_seconds", "carrier", m->carrier_names.names[c],
+		    &m->carriers[c].latency);
 	family(o, "smppd_receipts_total", "counter",
 	    "Delivery receipts from the carrier, by their stat (DELIVRD, UNDELIV, ...).");
 	for (size_t c = 0; c < n; c++)

@@ -71,15 +71,14 @@ unsigned metrics_carrier_slot(struct metrics *m, const char *name);
  * Until it is set, per-campaign events count as campaign "none". */
 void metrics_use_lanes(struct metrics *m, struct pacing *lanes);
 
-/* Monotonic microseconds: what metrics_carrier_response() wants as sent_us. */
-uint64_t metrics_clock_us(void);
-
 /* --- upstream ------------------------------------------------------ */
 
 /* A response to submit_sm, data_sm or submit_multi was sent (other
  * commands are ignored), with its command_status. */
 void metrics_submit(struct metrics *m, const struct account_rt *a, uint32_t command_id,
     uint32_t status);
+/* A submit answered after the store's commit, took_us after it went to the store. */
+void metrics_submit_ack(struct metrics *m, const struct account_rt *a, uint64_t took_us);
 /* A policy verdict that rejected or deferred a message (an accept is not
  * counted); rule "account": the account may not send for the campaign. */
 void metrics_policy(struct metrics *m, const struct policy_verdict *v);
@@ -88,9 +87,9 @@ void metrics_policy_rule(struct metrics *m, int reject, const char *rule);
 /* --- carriers ------------------------------------------------------ */
 
 void metrics_carrier_submits(struct metrics *m, const struct carrier_rt *cr, unsigned pdus);
-/* A submit_sm_resp, sent_us (metrics_clock_us) when its submit went. */
+/* A submit_sm_resp, took_us after its submit went. */
 void metrics_carrier_response(struct metrics *m, const struct carrier_rt *cr, uint32_t status,
-    uint64_t sent_us);
+    uint64_t took_us);
 /* A submit_sm that got no answer (timeout, bind lost). */
 void metrics_carrier_lost(struct metrics *m, const struct carrier_rt *cr);
 /* A delivery receipt from the carrier, by its stat (enum smpp_stat). */

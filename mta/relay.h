@@ -246,6 +246,7 @@ int health_interval_s(void);
 
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */
+uint64_t relay_turn_us(void);   /* the same, in microseconds */
 int64_t relay_wall_ms(void);    /* the store's clock */
 int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
 /* From then on relay_wall_ms() gives base's time of the current loop turn
@@ -353,6 +354,7 @@ struct pending {
 	uint64_t msg_id;            /* RECEIPT_IN: message being finalised */
 	const char *lane;           /* SUBMIT_ACK, MULTI: lane that got work */
 	int64_t due_ms;             /* SUBMIT_ACK, MULTI: when it is due */
+	uint64_t read_us;           /* SUBMIT_ACK: relay_turn_us() it went to the store */
 	struct multi *multi;        /* MULTI */
 	struct account_rt *account; /* RECEIPT_IN: whose deliveries grew */
 	struct evhttp_request *http; /* ADMIN: the request to answer */

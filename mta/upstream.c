@@ -408,6 +408,7 @@ static void submit_answered(struct conn *c, uint32_t command_id, uint32_t sequen
 	p->command_id = command_id;
 	p->lane = lane;
 	p->due_ms = due_ms;
+	p->read_us = relay_turn_us();
 	op->cookie = p;
 	int rc = store_submit(c->relay->store, op, 1);
 	if (rc != 0) {
@@ -466,6 +467,9 @@ static void answer_submit(struct conn *c, const struct pending *p, uint32_t stat
 	if (smpp_session_respond(c->sess, &resp) != 0)
 		log_warn("upstream", "event=respond_failed peer=%s seq=%u", c->peer, p->sequence);
 	metrics_submit(c->relay->metrics, c->account, p->command_id, status);
+	uint64_t now_us = relay_turn_us();
+	metrics_submit_ack(c->relay->metrics, c->account,
+	    now_us > p->read_us ? now_us - p->read_us : 0);
 	conn_flush(c);
 	conn_resume(c);
 }

@@ -133,6 +133,13 @@ def run(tmp):
     check(subs == {"0x00000000": 8, "0x0000000a": 2, "0x00000400": 1, "0x0000000b": 1}
           and exp.total("smppd_upstream_submits_total") == 12,
           "submits by account and status: 8 accepted, 2x 0x0A, 1x 0x400, 1x 0x0B (%s)" % subs)
+    # the 8 accepted waited for the store's commit; refusals are answered at once
+    check(exp.type("smppd_upstream_ack_seconds") == "histogram" and
+          v("smppd_upstream_ack_seconds_count", account="app1") == 8 and
+          v("smppd_upstream_ack_seconds_bucket", account="app1", le="+Inf") == 8 and
+          0 < v("smppd_upstream_ack_seconds_sum", account="app1") < 8 * 10,
+          "ack latency histogram: the 8 accepted submits, a plausible sum (%s s)"
+          % v("smppd_upstream_ack_seconds_sum", account="app1"))
     rules = {l["rule"]: x for l, x in exp.series("smppd_policy_rejects_total") if x}
     check(rules == {"registration": 2, "opt_out": 1},
           "policy rejects by rule: registration 2, opt_out 1, nothing else (%s)" % rules)

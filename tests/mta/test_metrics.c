@@ -203,6 +203,14 @@ static void test_upstream(void)
 	struct account_rt added = { .cfg = &accounts[0], .metrics_slot = METRICS_NO_SLOT };
 	metrics_submit(m, &added, SMPP_SUBMIT_SM, SMPP_ESME_ROK);
 	metrics_submit(NULL, &account_rt[0], SMPP_SUBMIT_SM, SMPP_ESME_ROK);
+	metrics_submit_ack(m, &account_rt[0], 400);       /* <= 0.5 ms */
+	metrics_submit_ack(m, &account_rt[0], 7000);      /* <= 7.5 ms */
+	metrics_submit_ack(m, &account_rt[0], 10000);     /* <= 10 ms: bounds are inclusive */
+	metrics_submit_ack(m, &account_rt[0], 10001);     /* <= 15 ms */
+	metrics_submit_ack(m, &account_rt[1], 20000000);  /* +Inf */
+	metrics_submit_ack(m, &added, 1000);              /* no slot: ignored */
+	metrics_submit_ack(m, NULL, 1000);
+	metrics_submit_ack(NULL, &account_rt[0], 1000);
 
 	struct policy_verdict v = { .action = POLICY_REJECT, .rule = "content:shaft" };
 	metrics_policy(m, &v);
@@ -235,6 +243,19 @@ static void test_upstream(void)
 	CHECK(has_line(t, "smppd_policy_rejects_total{rule=\"other\"} 2"));
 	CHECK(has_line(t, "smppd_policy_defers_total{rule=\"quiet_hours\"} 1"));
 	CHECK(has_line(t, "smppd_policy_defers_total{rule=\"content\"} 0"));
+	CHECK(has_line(t, "# TYPE smppd_upstream_ack_seconds histogram"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.0005\"} 1"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.005\"} 1"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.0075\"} 2"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.01\"} 3"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.015\"} 4"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"0.025\"} 4"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"app1\",le=\"+Inf\"} 4"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_sum{account=\"app1\"} 0.027401"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_count{account=\"app1\"} 4"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"odd\\\"name\\\\with\\nnewline\",le=\"10\"} 0"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_bucket{account=\"odd\\\"name\\\\with\\nnewline\",le=\"+Inf\"} 1"));
+	CHECK(has_line(t, "smppd_upstream_ack_seconds_count{account=\"odd\\\"name\\\\with\\nnewline\"} 1"));
 }
 
 static void test_carriers(void)
@@ -242,11 +263,10 @@ static void test_carriers(void)
 	struct metrics *m = relay.metrics;
 	metrics_carrier_submits(m, &carrier_rt[0], 3);
 	metrics_carrier_submits(m, &carrier_rt[0], 1);
-	uint64_t now = metrics_clock_us();
-	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, now - 3000);    /* <= 5 ms */
-	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, now - 200000);  /* <= 250 ms */
-	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_RSUBMITFAIL, now - 60000000);
-	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, now + 1000000); /* clock: 0 */
+	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, 3000);    /* <= 5 ms */
+	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, 200000);  /* <= 250 ms */
+	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_RSUBMITFAIL, 60000000);
+	metrics_carrier_response(m, &carrier_rt[0], SMPP_ESME_ROK, 0);
 	metrics_carrier_lost(m, &carrier_rt[1]);
 	metrics_receipt(m, &carrier_rt[0], SMPP_STAT_DELIVRD);
 	metrics_receipt(m, &carrier_rt[0], SMPP_STAT_DELIVRD);

@@ -260,6 +260,7 @@ static int open_store(struct relay *r)
 		.map_size = (size_t)r->cfg->store.map_size,
 		.node_id = (unsigned)r->cfg->node_id,
 		.max_batch = (unsigned)r->cfg->store.max_batch,
+		.no_fsync = !r->cfg->store.fsync,
 	};
 	int rc = store_open(&sc, &r->store);
 	if (rc != 0) {
@@ -267,6 +268,9 @@ static int open_store(struct relay *r)
 		    store_strerror(rc));
 		return -1;
 	}
+	if (sc.no_fsync)
+		log_warn("main", "event=fsync_off path=%s reason=\"store.fsync is false: a power cut "
+		    "may lose acknowledged messages\"", sc.path);
 	uint64_t counts[STORE_STATE_COUNT];
 	store_state_counts(r->store, counts);
 	log_info("store", "event=opened path=%s recovered=%llu queued=%llu submitted=%llu",

@@ -268,7 +268,7 @@ static int open_store(struct relay *r)
 		    store_strerror(rc));
 		return -1;
 	}
-	if (sc.no_fsync)
+	if (!store_fsyncs(r->store))
 		log_warn("main", "event=fsync_off path=%s reason=\"store.fsync is false: a power cut "
 		    "may lose acknowledged messages\"", sc.path);
 	uint64_t counts[STORE_STATE_COUNT];

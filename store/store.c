@@ -190,20 +190,6 @@ struct store {
 
 	pthread_t writer;
 	bool writer_started;
-	bool no_fsync;	/* store_config.no_fsync */
-	/* The syncer (syncer_main): one committed batch at a time, handed
-	 * over by the writer under sync_lock. */
-	pthread_t syncer;
-	bool syncer_started;
-	pthread_mutex_t sync_lock;
-	pthread_cond_t sync_cond;
-	struct node **sync_b;	/* the batch, sync_n nodes */
-	size_t sync_n;
-	bool sync_committed;	/* its transaction committed: sync first */
-	bool sync_busy, sync_stop;
-	struct nodevec syncing;	/* the array sync_b is in, once the writer is done with it */
-	_Atomic int sync_error;	/* a failed sync: every later write fails with it */
-	int test_fail_syncs;	/* store_test_fail_syncs */
 	/* owned by the writer thread (or by open, before it starts) */
 	struct nodevec taken;	/* swapped with queue */
 	uint64_t counts[STORE_STATE_COUNT];
@@ -1232,23 +1218,20 @@ static int run_pass(struct store *st, struct node **b, size_t n, int level)
 }
 
 /* Retries a batch that does not fit with fewer operations (see store.h). */
-static int run_batch(struct store *st, struct node **b, size_t n)
+static void run_batch(struct store *st, struct node **b, size_t n)
 {
-	int rc = atomic_load(&st->sync_error);
+	int rc = 0;
 
-	for (int level = 0; level < 3 && rc == 0; level++) {
+	for (int level = 0; level < 3; level++) {
 		rc = run_pass(st, b, n, level);
 		if (rc != STORE_EFULL)
 			break;
-		if (level < 2)
-			rc = 0;
 		pthread_mutex_lock(&st->lock);
 		st->stats.full_retries++;
 		pthread_mutex_unlock(&st->lock);
 	}
 	for (size_t i = 0; rc < 0 && i < n; i++)
 		b[i]->rc = rc;
-	return rc;
 }
 
 /* ---- the writer thread ---- */
@@ -1422,32 +1405,6 @@ static void free_batch(struct store *st, struct node **b, size_t n)
 	pool_give(st, keep);
 }
 
-/*
- * Hands a batch the writer has run to the syncer, once it is done with
- * the one before.  last: the batch ends the writer's array, which goes
- * with it (the writer takes the syncer's old, finished one instead).
- */
-static void to_syncer(struct store *st, struct node **b, size_t n, bool committed,
-    bool last)
-{
-	pthread_mutex_lock(&st->sync_lock);
-	while (st->sync_busy)
-		pthread_cond_wait(&st->sync_cond, &st->sync_lock);
-	if (last) {
-		struct nodevec done = st->syncing;
-
-		st->syncing = st->taken;
-		st->taken = done;
-		st->taken.n = 0;
-	}
-	st->sync_b = b;
-	st->sync_n = n;
-	st->sync_committed = committed;
-	st->sync_busy = true;
-	pthread_cond_broadcast(&st->sync_cond);
-	pthread_mutex_unlock(&st->sync_lock);
-}
-
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
@@ -1457,85 +1414,14 @@ static void *writer_main(void *arg)
 		for (size_t at = 0; at < n; at += st->max_batch) {
 			struct node **b = st->taken.v + at;
 			size_t k = n - at < st->max_batch ? n - at : st->max_batch;
-			int rc = run_batch(st, b, k);
 
+			run_batch(st, b, k);
+			post_completions(st, b, k);
 			release_claims(st, b, k);
-			to_syncer(st, b, k, rc == 0, at + k >= n);
+			free_batch(st, b, k);
 		}
 	}
 	return NULL;
-}
-
-/* fdatasync of the map's file: 0, or the negative errno. */
-static int sync_env(struct store *st)
-{
-	if (st->test_fail_syncs > 0) {
-		st->test_fail_syncs--;
-		return -EIO;
-	}
-	return lmdb_rc(mdb_env_sync(st->env, 1));
-}
-
-/*
- * Makes a committed batch durable, then completes it.  The environment
- * runs with MDB_NOMETASYNC: a commit syncs the batch's pages and writes
- * the meta page that makes them current without waiting for it, so the
- * writer goes on with the next batch while this sync makes the meta page
- * (and so the batch) durable.  Only then may the caller answer anyone.
- * The two metas LMDB keeps mean a crash before this sync ends finds the
- * previous transaction intact (the next one cannot reuse its pages).
- *
- * A failed sync leaves it unknown what reached the disk: the batch
- * completes with the error, and so does every write after it.
- */
-static void sync_batch(struct store *st, struct node **b, size_t n, bool committed)
-{
-	int rc = committed && !st->no_fsync ? sync_env(st) : 0;
-
-	if (committed && !st->no_fsync) {
-		pthread_mutex_lock(&st->lock);
-		st->stats.syncs++;
-		pthread_mutex_unlock(&st->lock);
-	}
-	if (rc < 0) {
-		int none = 0;
-
-		atomic_compare_exchange_strong(&st->sync_error, &none, rc);
-		for (size_t i = 0; i < n; i++)
-			if (b[i]->rc >= 0)
-				b[i]->rc = rc;
-	}
-	post_completions(st, b, n);
-	free_batch(st, b, n);
-}
-
-static void *syncer_main(void *arg)
-{
-	struct store *st = arg;
-
-	pthread_mutex_lock(&st->sync_lock);
-	for (;;) {
-		while (!st->sync_busy && !st->sync_stop)
-			pthread_cond_wait(&st->sync_cond, &st->sync_lock);
-		if (!st->sync_busy)
-			break;
-		pthread_mutex_unlock(&st->sync_lock);
-		sync_batch(st, st->sync_b, st->sync_n, st->sync_committed);
-		pthread_mutex_lock(&st->sync_lock);
-		st->sync_busy = false;
-		pthread_cond_broadcast(&st->sync_cond);
-	}
-	pthread_mutex_unlock(&st->sync_lock);
-	return NULL;
-}
-
-void store_test_fail_syncs(struct store *st, int n)
-{
-	pthread_mutex_lock(&st->sync_lock);
-	while (st->sync_busy)
-		pthread_cond_wait(&st->sync_cond, &st->sync_lock);
-	st->test_fail_syncs = n;
-	pthread_mutex_unlock(&st->sync_lock);
 }
 
 /* ---- submitting ---- */
@@ -2060,6 +1946,13 @@ size_t store_drain_completions(struct store *st, store_completion_cb *cb,
 	return n;
 }
 
+int store_fsyncs(struct store *st)
+{
+	unsigned flags = 0;
+
+	return mdb_env_get_flags(st->env, &flags) == 0 && !(flags & MDB_NOSYNC);
+}
+
 void store_get_stats(struct store *st, struct store_stats *out)
 {
 	pthread_mutex_lock(&st->lock);
@@ -2169,7 +2062,7 @@ static int env_open(struct store *st, const struct store_config *cfg)
 		rc = mdb_env_set_mapsize(st->env, cfg->map_size ? cfg->map_size :
 		    (size_t)1 << 30);
 	if (rc == 0)
-		rc = mdb_env_open(st->env, cfg->path, MDB_NOTLS | MDB_NOMETASYNC |
+		rc = mdb_env_open(st->env, cfg->path, MDB_NOTLS |
 		    (cfg->no_fsync ? MDB_NOSYNC : 0), 0600);
 	if (rc == 0)	/* slots left by a process killed mid-read */
 		rc = mdb_reader_check(st->env, &dead);
@@ -2248,24 +2141,16 @@ static int start(struct store *st, const struct store_config *cfg)
 	st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->efd < 0)
 		return -errno;
-	if (nodevec_reserve(&st->queue, 1) < 0 || nodevec_reserve(&st->taken, 1) < 0 ||
-	    nodevec_reserve(&st->syncing, 1) < 0)
+	if (nodevec_reserve(&st->queue, 1) < 0 || nodevec_reserve(&st->taken, 1) < 0)
 		return -ENOMEM;
 	st->attach = cfg->attach;
-	st->no_fsync = cfg->no_fsync;
 	rc = env_open(st, cfg);
 	if (rc == 0 && !st->attach)
 		rc = recover(st);
-	/* their meta pages too (MDB_NOMETASYNC) */
-	if (rc == 0 && !st->no_fsync)
-		rc = sync_env(st);
 	if (rc < 0)
 		return rc;
 	st->last_id = st->hwm;
-	rc = pthread_create(&st->syncer, NULL, syncer_main, st);
-	st->syncer_started = rc == 0;
-	if (rc == 0)
-		rc = pthread_create(&st->writer, NULL, writer_main, st);
+	rc = pthread_create(&st->writer, NULL, writer_main, st);
 	st->writer_started = rc == 0;
 	return -rc;
 }
@@ -2285,8 +2170,6 @@ int store_open(const struct store_config *cfg, struct store **out)
 	pthread_mutex_init(&st->claim_lock, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_mutex_init(&st->submit_lock, NULL);
-	pthread_mutex_init(&st->sync_lock, NULL);
-	pthread_cond_init(&st->sync_cond, NULL);
 	st->staged_tail = &st->staged;
 	pthread_cond_init(&st->wake, NULL);
 	rc = start(st, cfg);
@@ -2309,13 +2192,6 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	if (st->writer_started)
 		pthread_join(st->writer, NULL);
-	/* after the writer: it hands over its last batch before it ends */
-	pthread_mutex_lock(&st->sync_lock);
-	st->sync_stop = true;
-	pthread_cond_broadcast(&st->sync_cond);
-	pthread_mutex_unlock(&st->sync_lock);
-	if (st->syncer_started)
-		pthread_join(st->syncer, NULL);
 	free_batch(st, st->queue.v, st->queue.n);
 	if (st->idle_read != NULL)
 		mdb_txn_abort(st->idle_read);
@@ -2324,8 +2200,6 @@ void store_close(struct store *st)
 	if (st->efd >= 0)
 		close(st->efd);
 	pthread_cond_destroy(&st->wake);
-	pthread_cond_destroy(&st->sync_cond);
-	pthread_mutex_destroy(&st->sync_lock);
 	pthread_mutex_destroy(&st->claim_lock);
 	free_chain(st->pool);
 	free_chain(st->spare);
@@ -2336,7 +2210,6 @@ void store_close(struct store *st)
 	free(st->done);
 	free(st->queue.v);
 	free(st->taken.v);
-	free(st->syncing.v);
 	free(st);
 }
 

@@ -6,11 +6,9 @@
  * Writes.  Every change goes through store_submit(), which copies the
  * operations (the caller's buffers may go away at once) onto a queue.  One
  * writer thread takes everything queued, applies it in LMDB write
- * transactions of up to max_batch operations and commits each (one fsync
- * of its pages for the whole batch).  A second thread then fsyncs the
- * meta page that made it current, while the writer goes on with the next
- * batch, and only then posts one completion per operation and makes
- * store_notify_fd() readable.  The caller, from its loop, calls store_drain_completions().
+ * transactions of up to max_batch operations, commits each (one fsync for
+ * the whole batch) and only then posts one completion per operation and makes store_notify_fd()
+ * readable.  The caller, from its loop, calls store_drain_completions().
  * A completion with rc 0 means the change is on disk: that is the moment
  * the relay may send submit_sm_resp with status 0.  Completions are posted
  * in submission order.
@@ -403,7 +401,6 @@ struct store_stats {
 	uint64_t max_batch_seen;
 	uint64_t full_retries;	/* batches retried because the map was full */
 	uint64_t commit_ns;	/* total time in commit (fsync) */
-	uint64_t syncs;	/* the syncer's fsyncs, one per committed batch */
 };
 void store_get_stats(struct store *st, struct store_stats *out);
 
@@ -441,12 +438,7 @@ int store_space(struct store *st, uint64_t *used, uint64_t *size);
  */
 int store_trim_resident(struct store *st, uint64_t keep);
 
-/*
- * Tests only: the next n fsyncs of committed batches fail with -EIO, as a
- * failing disk's would.  A batch whose sync failed completes with the
- * error, and so does every write after it (what reached the disk is then
- * unknown).
- */
-void store_test_fail_syncs(struct store *st, int n);
+/* 1 when commits are fsynced (store_config.no_fsync unset), else 0. */
+int store_fsyncs(struct store *st);
 
 #endif

@@ -7,6 +7,10 @@ mapping (/proc/PID/smaps, data.mdb) is read once smppd is idle, with the
 limit at 1 MiB and, for comparison, with trimming off.  Then a carrier
 binds and every queued message must reach it.
 
+The run with trimming off also runs with store.fsync false, which must
+reach the store (smppd warns that it does not sync) and lose nothing
+across a clean restart.
+
 usage: test_resident.py SMPPD SMPPSIM
 """
 import json
@@ -46,9 +50,9 @@ def fill(smppsim, port):
     return json.loads(r.stdout.decode().strip().splitlines()[-1])
 
 
-def queued_rss(smppd, smppsim, tmp, limit):
+def queued_rss(smppd, smppsim, tmp, limit, fsync="true"):
     d = harness.Daemon(smppd, tmp, accounts=[dict(system_id="app1", window=256)],
-                       store={"resident_limit": limit})
+                       store={"resident_limit": limit, "fsync": fsync})
     port = d.start()
     out = fill(smppsim, port)
     check(out.get("accepted") == N, "resident_limit %s: %d of %d queued" % (limit, out.get("accepted"), N))
@@ -62,9 +66,18 @@ def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
     off_dir = os.path.join(tmp, "off")
     os.makedirs(off_dir)
-    d0, rss_off, size_off = queued_rss(smppd, smppsim, off_dir, "0")
+    d0, rss_off, size_off = queued_rss(smppd, smppsim, off_dir, "0", fsync="false")
+    check(d0.grep(r"level=warn cat=main event=fsync_off ", True),
+          "store.fsync false: smppd warns that it does not sync")
     check(d0.stop() == 0, "smppd without trimming stops cleanly")
+    d0.start()
+    opened = d0.grep(r"event=opened path=\S+ recovered=\d+ queued=(\d+)", True)
+    check(opened and int(opened[-1].group(1)) == N,
+          "store.fsync false: all %d queued after a restart (%s)"
+          % (N, opened[-1].group(0) if opened else "no event=opened line"))
+    check(d0.stop() == 0, "smppd without fsync stops cleanly again")
     d, rss_on, size_on = queued_rss(smppd, smppsim, tmp, "1MiB")
+    check(not d.grep(r"event=fsync_off", True), "store.fsync true (the default): no warning")
     check(rss_off > 4096,
           "without trimming the store's pages stay resident: %d kB of a %d kB file" % (rss_off, size_off // 1024))
     check(size_on > 4 << 20 and rss_on < 1024,

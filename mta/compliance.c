@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "mta/compliance.h"
 #include "mta/hugemem.h"
 
@@ -98,13 +99,7 @@ struct compliance {
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
-	const uint8_t *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ull;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 32);
+	return hash_finish(fnv1a(FNV1A_BASIS, p, n));
 }
 
 static void put64(uint8_t *p, int64_t v)

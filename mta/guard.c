@@ -2,6 +2,7 @@
  * The failed-bind limiter.  See guard.h.
  */
 #include "mta/guard.h"
+#include "base/hash.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -44,11 +45,7 @@ static int make_key(const struct sockaddr *sa, uint8_t key[17])
 /* FNV-1a, seeded. */
 static size_t set_of(const struct guard *g, const uint8_t key[17])
 {
-	uint64_t h = 1469598103934665603ull ^ g->seed;
-	for (int i = 0; i < 17; i++) {
-		h ^= key[i];
-		h *= 1099511628211ull;
-	}
+	uint64_t h = fnv1a(FNV1A_BASIS ^ g->seed, key, 17);
 	return (size_t)(h ^ (h >> 29)) & g->mask;
 }
 

@@ -1,4 +1,5 @@
 #include "mta/idmap.h"
+#include "base/hash.h"
 #include "mta/hugemem.h"
 
 #include <stdlib.h>
@@ -113,8 +114,6 @@ int idmap_del_if(struct idmap *m, uint64_t key, uint32_t val)
 
 uint64_t idmap_hash(const char *s, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (seed * 0x100000001b3ull);
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	uint64_t h = fnv1a_str(FNV1A_BASIS ^ (seed * FNV1A_PRIME), s);
 	return h ? h : 1;
 }

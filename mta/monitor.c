@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "mta/log.h"
 #include "mta/monitor.h"
 
@@ -28,9 +29,7 @@ struct monitors {
 
 static size_t bucket_of(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	uint64_t h = fnv1a_str(FNV1A_BASIS, s);
 	return (size_t)(h ^ (h >> 32)) % BUCKETS;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "policy/impl.h"
 
 struct arena_chunk {
@@ -55,16 +56,9 @@ void arena_free(struct arena *a)
 	}
 }
 
-/* FNV-1a, then a multiply-xorshift finish so that short keys that differ
- * in the last digit do not cluster. */
 uint64_t strset_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 32);
+	return hash_finish(fnv1a(FNV1A_BASIS, s, n));
 }
 
 static void strset_grow(struct arena *a, struct strset *s)

@@ -43,6 +43,7 @@
  */
 #include "store/record.h"
 #include "store/bytes.h"
+#include "base/hash.h"
 
 #include <inttypes.h>
 #include <lmdb.h>
@@ -2360,11 +2361,7 @@ static int claim_one(struct claim *c, const MDB_val *k, const MDB_val *qv,
 
 static struct claim_hint *hint_of(struct store *st, const char *lane)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (const char *p = lane; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	return &st->hints[h % CLAIM_HINTS];
+	return &st->hints[fnv1a_str(FNV1A_BASIS, lane) % CLAIM_HINTS];
 }
 
 static int claim_walk(struct claim *c, const char *lane)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "tests/policy/memlookup.h"
 
 enum kind { K_OPTOUT = 1, K_CONSENT, K_LINE, K_CONTACT, K_FOOTER, K_PAUSE };
@@ -29,10 +30,7 @@ struct memlookup {
 
 static uint32_t tag_of(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return s ? h | 1 : 0;
+	return s ? (uint32_t)fnv1a_str(FNV1A_BASIS, s) | 1 : 0;
 }
 
 static uint64_t num_of(const char *s)

@@ -1532,6 +1532,7 @@ static int parse_pause(struct ctx *c, yaml_node_t *n, void *obj)
 /* Table order is processing order: carriers before routes. */
 static const struct field top_fields[] = {
 	FINT("node_id", struct config, node_id, 0, 1023, 0),
+	FINT("receipt_cache", struct config, receipt_cache, 0, 16777216, 0),
 	FPATH("policy", struct config, policy, 0),
 	FSUB("log", struct config, log, parse_log, 0),
 	FSUB("store", struct config, store, parse_store, 0),
@@ -1548,6 +1549,7 @@ static int set_defaults(struct ctx *c, struct config *cfg)
 {
 	const char *why;
 
+	cfg->receipt_cache = 65536;
 	cfg->store.path = strdup("/var/lib/smppd");
 	cfg->store.map_size = 1ull << 30;
 	cfg->store.retention_ms = 7 * DAY;

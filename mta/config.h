@@ -233,6 +233,7 @@ struct config_log {
 struct config {
 	char *path;                     /* the file that was loaded */
 	int node_id;                    /* 0..1023, part of every message id */
+	int receipt_cache;              /* messages sent kept for their receipts */
 	char *policy;                   /* NULL if absent */
 	struct config_store store;
 	struct config_listener *listeners;

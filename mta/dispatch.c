@@ -72,16 +72,14 @@ struct flight {
 
 /*
  * Receipts mostly come back after the SUBMITTED mark has committed and the
- * flight has ended.  The last RECENT_MAX single-part messages sent keep
- * here what a receipt needs, so that matching one is a hash lookup rather
- * than two store reads on the loop (the carrier-id map, then the record).
- * An entry goes when a receipt finalizes its message, so that a repeated
- * receipt sees the store's final state, or when a newer message takes its
- * slot; the store answers for everything older, and after a restart.
- * 65,536 entries of about 200 bytes: half a second of receipts at 100,000
- * messages/s, a minute at 1,000/s.
+ * flight has ended.  The last receipt_cache (configuration) single-part
+ * messages sent keep here what a receipt needs, so that matching one is a
+ * hash lookup rather than two store reads on the loop (the carrier-id
+ * map, then the record).  An entry goes when a receipt finalizes its
+ * message, so that a repeated receipt sees the store's final state, or
+ * when a newer message takes its slot; the store answers for everything
+ * older, and after a restart.
  */
-#define RECENT_MAX 65536
 #define RECENT_BIT 0x80000000u
 
 struct recent {
@@ -1633,16 +1631,6 @@ void dispatch_completion(struct relay *r, const struct store_completion *sc)
 
 /* --- life cycle ------------------------------------------------------- */
 
-/* RECENT_MAX, or SMPPD_TEST_RECENT_MAX (tests: 0 turns it off, a small one
- * makes eviction reachable). */
-static uint32_t recent_capacity(void)
-{
-	const char *e = getenv("SMPPD_TEST_RECENT_MAX");
-	char *end;
-	unsigned long v = e ? strtoul(e, &end, 10) : RECENT_MAX;
-	return e && (*end || end == e || v > RECENT_MAX) ? RECENT_MAX : (uint32_t)v;
-}
-
 int dispatch_init(struct relay *r)
 {
 	r->dispatch = calloc(1, sizeof *r->dispatch);
@@ -1652,7 +1640,7 @@ int dispatch_init(struct relay *r)
 	if (!r->dispatch->timer)
 		return -1;
 	r->dispatch->concat_ref = (uint16_t)random();
-	r->dispatch->recent_cap = recent_capacity();
+	r->dispatch->recent_cap = (uint32_t)r->cfg->receipt_cache;
 	r->dispatch->pacing = pacing_new(r->store, relay_now_us());
 	if (!r->dispatch->pacing)
 		return -1;

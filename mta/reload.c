@@ -178,6 +178,10 @@ static void needs_restart(const char *setting)
  */
 static void keep_fixed(const struct relay *r, struct config *cur, struct config *next)
 {
+	if (next->receipt_cache != cur->receipt_cache) {
+		needs_restart("receipt_cache");
+		next->receipt_cache = cur->receipt_cache;
+	}
 	if (next->node_id != cur->node_id) {
 		needs_restart("node_id");
 		next->node_id = cur->node_id;

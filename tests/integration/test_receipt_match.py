@@ -4,8 +4,8 @@ the store once the message has left the recent entries.  The carrier's
 receipts are scripted: smppd sends over its transmitter bind to smppsim
 (which logs each carrier id and cannot answer with receipts on that bind),
 and this test delivers deliver_sm receipts over the carrier's own bind to
-smppd's carrier listener.  SMPPD_TEST_RECENT_MAX=2 keeps two messages in
-memory, so that the third one back is found in the store.
+smppd's carrier listener.  receipt_cache: 2 keeps two messages in memory,
+so that the third one back is found in the store.
 
     test_receipt_match.py SMPPD SMPPSIM
 """
@@ -112,7 +112,7 @@ def overtaken_commit(smppd, tmp):
     d = harness.Daemon(smppd, tmp, carriers=[dict(name="fake", host="127.0.0.1", port=smsc.port,
                                                    system_id="smppd", bind="transmitter",
                                                    sessions=1, listen=listen)],
-                       routes="routes:\n  - carriers: [fake]\n")
+                       routes="routes:\n  - carriers: [fake]\n", extra="receipt_cache: 2")
     d.start()
     smsc.accept_bind()
     d.wait_log(r"event=bound carrier=fake slot=0 bind=bind_transmitter")
@@ -156,7 +156,6 @@ def overtaken_commit(smppd, tmp):
 
 def run(tmp):
     smppd, smppsim = sys.argv[1], sys.argv[2]
-    os.environ["SMPPD_TEST_RECENT_MAX"] = "2"
     log = os.path.join(tmp, "carrier.log")
     _, cport = harness.sim_carrier(smppsim, log)
     rxport = harness.free_port()
@@ -164,7 +163,7 @@ def run(tmp):
               % (rxport, harness.pw_hash("rxsecret")))
     d = harness.Daemon(smppd, tmp, carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                                    bind="transmitter", listen=listen)],
-                       routes="routes:\n  - carriers: [sim]\n")
+                       routes="routes:\n  - carriers: [sim]\n", extra="receipt_cache: 2")
     d.start()
     d.wait_log(r"event=bound carrier=sim slot=0 bind=bind_transmitter")
     rx = sc.Client(rxport)

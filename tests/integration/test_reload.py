@@ -177,9 +177,12 @@ def run(tmp):
           "listeners kept, nothing needed a restart")
 
     # --- what cannot change at run time: logged, the running value kept
-    d.write(good.replace("listeners:\n  - name: smpp\n", "node_id: 7\nlisteners:\n  - name: smpp\n", 1))
+    d.write(good.replace("listeners:\n  - name: smpp\n",
+                         "node_id: 7\nreceipt_cache: 10\nlisteners:\n  - name: smpp\n", 1))
     d.hup(5)
     check(d.grep(r"event=needs_restart setting=node_id kept=running"), "node_id: needs restart, logged")
+    check(d.grep(r"event=needs_restart setting=receipt_cache kept=running"),
+          "receipt_cache: needs restart, logged")
     check(bind_status(port, "app3", "secret1") == 0, "the plain listener still answers")
     c1.close()
     check(d.stop() == 0, "smppd stops cleanly")

@@ -63,6 +63,7 @@ static void test_example(void)
 	if (rc != 0)
 		return;
 	CHECK_EQ_INT(cfg.node_id, 0);
+	CHECK_EQ_INT(cfg.receipt_cache, 65536);
 	CHECK_EQ_STR(cfg.policy, SMPPD_SOURCE_ROOT "/conf/policy.yaml");
 	CHECK_EQ_STR(cfg.store.path, "/var/lib/smppd");
 	CHECK_EQ_INT(cfg.store.map_size, 1ull << 30);
@@ -148,6 +149,7 @@ static void test_defaults_and_units(void)
 	    "  - {name: a, address: '[::1]:2775', max_pdu: 1MB,\n"
 	    "     tls: {cert: c.pem, key: /k.pem, min_version: TLSv1.3}}\n"
 	    "store: {retention: 1h30m, map_size: 512MiB, fsync: no, path: data, resident_limit: 0}\n"
+	    "receipt_cache: 0\n"
 	    "policy: /etc/p.yaml\n"
 	    "accounts:\n"
 	    "  - {system_id: x, password_hash: " H ", ingress_rate: 600/min}\n"
@@ -193,6 +195,7 @@ static void test_defaults_and_units(void)
 		CHECK_EQ_INT(cfg.store.map_size, 512ull << 20);
 		CHECK_EQ_INT(cfg.store.resident_limit, 0);
 		CHECK(!cfg.store.fsync);
+		CHECK_EQ_INT(cfg.receipt_cache, 0);
 		snprintf(want, sizeof(want), "%s/data", tmpdir);
 		CHECK_EQ_STR(cfg.store.path, want);
 		CHECK_EQ_STR(cfg.policy, "/etc/p.yaml");
@@ -238,6 +241,10 @@ static const struct bad bad_cases[] = {
 	{ "hello world\n", 0, 1, "the top level must be a mapping of settings (node_id:, listeners:, ...), got a scalar" },
 	/* ranges, negatives, huge numbers */
 	{ L "node_id: 1024\n", 0, 2, "node_id: must be between 0 and 1023, got 1024" },
+	{ L "receipt_cache: -1\n", 0, 2, "receipt_cache: must be between 0 and 16777216, got -1" },
+	{ L "receipt_cache: 16777217\n", 0, 2,
+	  "receipt_cache: must be between 0 and 16777216, got 16777217" },
+	{ L "receipt_cache: lots\n", 0, 2, "receipt_cache: expected an integer, got 'lots'" },
 	{ L "accounts:\n  - system_id: a\n    password_hash: " H "\n    window: -5\n", 0, 5,
 	  "accounts[0].window: must be between 1 and 10000, got -5" },
 	{ L "node_id: 99999999999999999999999999\n", 0, 2, "node_id: number too large" },

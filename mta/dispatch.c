@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "base/hash.h"
 #include "mta/compliance.h"
 #include "mta/fairq.h"
 #include "mta/idmap.h"
@@ -84,11 +85,11 @@ struct flight {
 
 struct recent {
 	uint64_t id;         /* 0: a free slot */
-	uint64_t cid;        /* cid_key() of key, its key in by_carrier_id */
+	uint64_t cid;        /* cid_key() of the carrier's id: by_carrier_id's key */
+	uint64_t check;      /* check_key() of it: tells it from another with that cid */
 	struct sent msg;
 	const struct carrier_rt *carrier;
 	const char *lane;    /* the pacing lane's name: lives until exit */
-	char key[SMPP_RECEIPT_ID_MAX + 1]; /* the carrier's id, as keyed */
 };
 
 struct dispatch {
@@ -194,6 +195,14 @@ static uint64_t cid_key(const struct carrier_rt *cr, const char *key)
 	return idmap_hash(key, (uint64_t)cr->index + 1);
 }
 
+/* A second 64-bit hash of a carrier id, from another basis: a recent
+ * entry keeps it instead of the id's 65 bytes (the two agreeing for two
+ * live ids is a 2^-128 event). */
+static uint64_t check_key(const char *key)
+{
+	return hash_finish(fnv1a_str(FNV1A_BASIS ^ 0x9e3779b97f4a7c15ull, key));
+}
+
 static void flight_free(struct dispatch *d, struct flight *f)
 {
 	for (unsigned p = 0; f->carrier && p < f->answered && p < MAX_PARTS; p++)
@@ -235,7 +244,7 @@ static const struct recent *recent_of_slot(const struct dispatch *d, uint32_t sl
 	if (!d->recent || slot >= d->recent_cap)
 		return NULL;
 	const struct recent *e = &d->recent[slot];
-	return e->id && e->carrier == cr && strcmp(e->key, key) == 0 ? e : NULL;
+	return e->id && e->carrier == cr && e->check == check_key(key) ? e : NULL;
 }
 
 static void recent_drop(struct dispatch *d, uint32_t slot)
@@ -270,7 +279,7 @@ static void recent_put(struct relay *r, const struct flight *f)
 	e->msg = f->msg;
 	e->carrier = f->carrier;
 	e->lane = lane;
-	memcpy(e->key, f->ids[0], sizeof e->key);
+	e->check = check_key(f->ids[0]);
 }
 
 static int finalizing_has(const struct idmap *fz, uint64_t id)

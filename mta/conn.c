@@ -65,6 +65,12 @@ uint64_t relay_mono_ms(void)
 	return relay_turn_us() / 1000u;
 }
 
+uint64_t relay_turn_since_us(uint64_t then_us)
+{
+	uint64_t now = relay_turn_us();
+	return now > then_us ? now - then_us : 0;
+}
+
 /*
  * SMPPD_TEST_CLOCK_OFFSET (seconds) shifts the relay's wall clock, so tests
  * can put smppd in the middle of the night for quiet hours.  Test-only:

@@ -1129,9 +1129,7 @@ void dispatch_carrier_response(struct conn *c, const struct smpp_event *ev)
 	if (!f)
 		return;
 	const char *cid = ev->pdu && ev->pdu->message_id ? ev->pdu->message_id : "";
-	uint64_t now_us = relay_turn_us();
-	metrics_carrier_response(r->metrics, c->carrier, ev->status,
-	    now_us > f->sent_us ? now_us - f->sent_us : 0);
+	metrics_carrier_response(r->metrics, c->carrier, ev->status, relay_turn_since_us(f->sent_us));
 	carrier_feedback(c->carrier, ev->status);
 	flight_answer(r, f, (unsigned)(ev->cookie & 0xff), ev->status, cid);
 	if (answer_kind(ev->status) == ANSWER_THROTTLE)

@@ -247,6 +247,7 @@ int health_interval_s(void);
 /* --- time -------------------------------------------------------- */
 uint64_t relay_mono_ms(void);   /* sessions' clock */
 uint64_t relay_turn_us(void);   /* the same, in microseconds */
+uint64_t relay_turn_since_us(uint64_t then_us); /* from then to this turn, 0 if later */
 int64_t relay_wall_ms(void);    /* the store's clock */
 int64_t relay_now_us(void);     /* the same in us: the throttles' clock */
 /* From then on relay_wall_ms() gives base's time of the current loop turn

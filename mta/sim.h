@@ -78,13 +78,14 @@ uint64_t sim_rng_next(struct sim_rng *r);
 /* Uniform in [0, n). */
 uint32_t sim_rng_below(struct sim_rng *r, uint32_t n);
 
+/* The loop the simulators run on (libevent's, epoll changes batched). */
+struct event_base *sim_base_new(void);
+
 /*
  * The table of connections.  sim_init once per process with the loop.
  * sim_conn_new wraps fd (accepted; -1 for an outbound one, then call
  * sim_conn_connect).  Returns NULL when the table is full.
  */
-/* The loop the simulators run on (libevent's, epoll changes batched). */
-struct event_base *sim_base_new(void);
 void sim_init(struct event_base *base);
 struct sim_conn *sim_conn_new(int fd, const struct smpp_session_config *cfg,
     const struct sim_conn_ops *ops);

@@ -467,9 +467,7 @@ static void answer_submit(struct conn *c, const struct pending *p, uint32_t stat
 	if (smpp_session_respond(c->sess, &resp) != 0)
 		log_warn("upstream", "event=respond_failed peer=%s seq=%u", c->peer, p->sequence);
 	metrics_submit(c->relay->metrics, c->account, p->command_id, status);
-	uint64_t now_us = relay_turn_us();
-	metrics_submit_ack(c->relay->metrics, c->account,
-	    now_us > p->read_us ? now_us - p->read_us : 0);
+	metrics_submit_ack(c->relay->metrics, c->account, relay_turn_since_us(p->read_us));
 	conn_flush(c);
 	conn_resume(c);
 }

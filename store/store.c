@@ -41,6 +41,7 @@
  * claim either sees the message still in the queue and in st->claimed, or
  * no longer in the queue.
  */
+#define _GNU_SOURCE	/* pthread_setname_np */
 #include "store/record.h"
 #include "store/bytes.h"
 #include "base/hash.h"
@@ -2153,6 +2154,8 @@ static int start(struct store *st, const struct store_config *cfg)
 	st->last_id = st->hwm;
 	rc = pthread_create(&st->writer, NULL, writer_main, st);
 	st->writer_started = rc == 0;
+	if (rc == 0)	/* for top -H and /proc: the thread that writes and syncs */
+		(void)pthread_setname_np(st->writer, STORE_WRITER_THREAD);
 	return -rc;
 }
 

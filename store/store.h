@@ -87,9 +87,12 @@ struct store_config {
 
 /*
  * Opens (creating if needed) the environment, puts SUBMITTING messages back
- * to QUEUED (see store_recovered) and starts the writer thread.  Blocks on
- * disk: call at start-up, before the loop runs.
+ * to QUEUED (see store_recovered) and starts the writer thread, named
+ * STORE_WRITER_THREAD (top -H, /proc/PID/task/TID/comm).  Blocks on disk:
+ * call at start-up, before the loop runs.
  */
+#define STORE_WRITER_THREAD "store-writer"
+
 int store_open(const struct store_config *cfg, struct store **out);
 
 /*

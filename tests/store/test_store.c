@@ -7,6 +7,7 @@
 #include "tests/unit.h"
 #include "store/record.h"
 
+#include <dirent.h>
 #include <lmdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -601,6 +602,48 @@ static void test_no_fsync(void)
 	CHECK_EQ_INT(store_fsyncs(st), 1);
 	CHECK_EQ_INT(state_of(st, id), STORE_QUEUED);
 	store_close(st);
+	remove_dir();
+}
+
+/* How many of this process's threads are named name (/proc/self/task). */
+static int threads_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	char path[64], comm[32];
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The writer is one thread with its own name, gone with the store. */
+static void test_writer_thread_name(void)
+{
+	struct store *st;
+
+	make_dir();
+	CHECK_EQ_INT(threads_named(STORE_WRITER_THREAD), 0);
+	st = open_store(0);
+	CHECK_EQ_INT(threads_named(STORE_WRITER_THREAD), 1);
+	store_close(st);
+	CHECK_EQ_INT(threads_named(STORE_WRITER_THREAD), 0);
 	remove_dir();
 }
 
@@ -1520,6 +1563,7 @@ int main(void)
 	RUN(test_flush_hook);
 	RUN(test_commit_hist);
 	RUN(test_no_fsync);
+	RUN(test_writer_thread_name);
 	RUN(test_transitions);
 	RUN(test_cancel);
 	RUN(test_claimed_state);

@@ -288,20 +288,37 @@ static void parse_date(const char *s, size_t n, struct smpp_receipt_time *t)
 enum field { F_ID, F_SUB, F_DLVRD, F_SUBMIT, F_DONE, F_STAT, F_ERR, F_TEXT,
 	F_COUNT };
 
-/* Two-word names first so that "submit date" is not taken for "sub". */
-static const struct {
+/* Names by first letter, two-word names first so that "submit date" is
+ * not taken for "sub".  match_name runs at every word of every receipt;
+ * the first letter rules out most words at once. */
+struct name {
 	const char *word, *word2;
 	enum field f;
-} names[] = {
-	{ "submit", "date", F_SUBMIT },
-	{ "done", "date", F_DONE },
-	{ "id", NULL, F_ID },
-	{ "sub", NULL, F_SUB },
-	{ "dlvrd", NULL, F_DLVRD },
-	{ "stat", NULL, F_STAT },
-	{ "err", NULL, F_ERR },
-	{ "text", NULL, F_TEXT },
 };
+
+static const struct name names_d[] = {
+	{ "done", "date", F_DONE }, { "dlvrd", NULL, F_DLVRD }, { NULL, NULL, F_COUNT } };
+static const struct name names_e[] = {
+	{ "err", NULL, F_ERR }, { NULL, NULL, F_COUNT } };
+static const struct name names_i[] = {
+	{ "id", NULL, F_ID }, { NULL, NULL, F_COUNT } };
+static const struct name names_s[] = {
+	{ "submit", "date", F_SUBMIT }, { "sub", NULL, F_SUB }, { "stat", NULL, F_STAT },
+	{ NULL, NULL, F_COUNT } };
+static const struct name names_t[] = {
+	{ "text", NULL, F_TEXT }, { NULL, NULL, F_COUNT } };
+
+static const struct name *names_from(unsigned char first)
+{
+	switch (lower(first)) {
+	case 'd': return names_d;
+	case 'e': return names_e;
+	case 'i': return names_i;
+	case 's': return names_s;
+	case 't': return names_t;
+	default: return NULL;
+	}
+}
 
 /* p past `word` when it starts at p (any case), else NULL. */
 static const char *match_word(const char *p, const char *end, const char *word)
@@ -318,24 +335,20 @@ static const char *match_name(const char *p, const char *end, enum field *f)
 {
 	if (p >= end)
 		return NULL;
-	/* called at every word of every receipt: the first letter rules out
-	 * most names without a call */
-	unsigned char first = (unsigned char)lower((unsigned char)*p);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if ((unsigned char)names[i].word[0] != first)
-			continue;
-		const char *q = match_word(p, end, names[i].word);
-		if (q && names[i].word2) {
+	const struct name *n = names_from((unsigned char)*p);
+	for (; n && n->word; n++) {
+		const char *q = match_word(p, end, n->word);
+		if (q && n->word2) {
 			while (q < end && (is_blank((unsigned char)*q) || *q == '_'))
 				q++;
-			q = match_word(q, end, names[i].word2);
+			q = match_word(q, end, n->word2);
 		}
 		if (!q)
 			continue;
 		while (q < end && is_blank((unsigned char)*q))
 			q++;
 		if (q < end && *q == ':') {
-			*f = names[i].f;
+			*f = n->f;
 			return q + 1;
 		}
 	}
@@ -499,13 +512,22 @@ static void format_date(struct out *o, const char *name,
 		out_str(o, ":0000000000 ");
 		return;
 	}
+	const int parts[5] = { t->year % 100, t->month, t->day, t->hour, t->minute };
+	char digits[10];
 	out_str(o, name);
 	out_mem(o, ":", 1);
-	out_num(o, t->year % 100, 2);
-	out_num(o, t->month, 2);
-	out_num(o, t->day, 2);
-	out_num(o, t->hour, 2);
-	out_num(o, t->minute, 2);
+	for (int i = 0; i < 5; i++) {
+		if (parts[i] < 0 || parts[i] > 99) {
+			/* out of range in a caller's struct: as %02d prints it */
+			for (i = 0; i < 5; i++)
+				out_num(o, parts[i], 2);
+			out_mem(o, " ", 1);
+			return;
+		}
+		digits[2 * i] = (char)('0' + parts[i] / 10);
+		digits[2 * i + 1] = (char)('0' + parts[i] % 10);
+	}
+	out_mem(o, digits, sizeof digits);
 	out_mem(o, " ", 1);
 }
 

@@ -1,6 +1,7 @@
 /*
  * Codec micro-benchmark: decode and encode of a typical submit_sm and of a
- * receipt deliver_sm, on one core.  Prints one JSON line per case.
+ * receipt deliver_sm, and the receipt's text read and written, on one
+ * core.  Prints one JSON line per case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "smpp/pdu.h"
+#include "smpp/receipt.h"
 
 static double now_s(void)
 {
@@ -82,6 +84,56 @@ static void bench_encode(const char *name, long iters)
 	    name, (double)iters / dt, dt * 1e9 / (double)iters);
 }
 
+static void report(const char *name, long iters, double dt)
+{
+	printf("{\"case\":\"%s\",\"per_second\":%.0f,\"ns_each\":%.1f}\n",
+	    name, (double)iters / dt, dt * 1e9 / (double)iters);
+}
+
+/* The receipt's fields from the decoded deliver_sm (text and TLVs), as a
+ * relay reads every receipt a carrier sends. */
+static void bench_receipt_read(const uint8_t *buf, long n, long iters)
+{
+	struct smpp_error err;
+	struct smpp_receipt r;
+	if (smpp_pdu_decode(buf, (size_t)n, NULL, &pdu, &err) != 0)
+		abort();
+	double t0 = now_s();
+	for (long i = 0; i < iters; i++) {
+		if (smpp_receipt_from_pdu(&pdu, &r) != 1)
+			abort();
+		sink += (unsigned)r.stat;
+	}
+	report("read receipt fields", iters, now_s() - t0);
+}
+
+/* The Appendix B text, as a relay writes one for each application
+ * receipt and a carrier simulator for each message. */
+static void bench_receipt_write(long iters)
+{
+	static const char text[] = "Acme: your order";
+	struct smpp_receipt r;
+	char out[256];
+	smpp_receipt_init(&r);
+	snprintf(r.id, sizeof r.id, "%s", "4f2a9c0e1b");
+	r.sub = r.dlvrd = 1;
+	r.err = 0;
+	r.stat = SMPP_STAT_DELIVRD;
+	smpp_receipt_time_from_ms(1795867200000, &r.submit_date);
+	smpp_receipt_time_from_ms(1795867212000, &r.done_date);
+	r.text = text;
+	r.text_len = sizeof text - 1;
+	double t0 = now_s();
+	for (long i = 0; i < iters; i++) {
+		r.err = (int)(i & 7);
+		int n = smpp_receipt_format(&r, out, sizeof out);
+		if (n <= 0 || (size_t)n >= sizeof out)
+			abort();
+		sink += (unsigned char)out[n - 1];
+	}
+	report("write receipt text", iters, now_s() - t0);
+}
+
 int main(int argc, char **argv)
 {
 	long iters = argc > 1 ? atol(argv[1]) : 10000000;
@@ -92,5 +144,7 @@ int main(int argc, char **argv)
 	bench_encode("deliver_sm receipt", iters);
 	bench_decode("submit_sm", submit, ns, iters);
 	bench_decode("deliver_sm receipt", receipt, nr, iters);
+	bench_receipt_read(receipt, nr, iters);
+	bench_receipt_write(iters);
 	return 0;
 }

@@ -1376,14 +1376,12 @@ struct receipt_match {
 static int receipt_target(struct relay *r, const struct carrier_rt *cr, const char *key,
     struct store_msg *m, uint8_t *buf, size_t cap, struct receipt_match *at)
 {
-	uint64_t id;
-	unsigned part;
 	uint32_t v;
 	const struct recent *e;
 	/* A receipt that overtook the SUBMITTED mark's commit is known only to
 	 * its flight; a later one to the recent entries while they hold it,
-	 * and always to the store.  Memory first: the store is two B-tree
-	 * reads. */
+	 * and always to the store.  Memory first: the store is three B-tree
+	 * reads (carrier-id map, status, record). */
 	if (idmap_get(&r->dispatch->by_carrier_id, cid_key(cr, key), &v)) {
 		if (!(v & RECENT_BIT) &&
 		    (at->flight = flight_of_index(r->dispatch, v, cr, key)) != NULL) {
@@ -1401,9 +1399,7 @@ static int receipt_target(struct relay *r, const struct carrier_rt *cr, const ch
 		}
 	}
 	at->via = VIA_STORE;
-	if (store_lookup_carrier_id(r->store, cr->cfg->name, key, &id, &part) != 0)
-		return -1;
-	return store_get_message(r->store, id, m, buf, cap);
+	return store_get_by_carrier_id(r->store, cr->cfg->name, key, m, buf, cap, NULL);
 }
 
 /*

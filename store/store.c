@@ -2563,21 +2563,18 @@ int store_state_counts(struct store *st, uint64_t counts[STORE_STATE_COUNT])
 	return rc == MDB_NOTFOUND ? 0 : lmdb_rc(rc);
 }
 
-int store_lookup_carrier_id(struct store *st, const char *carrier,
+/* The id and part the carrier-id map has for a carrier's id, in txn. */
+static int carrier_get(struct store *st, MDB_txn *txn, const char *carrier,
     const char *carrier_msg_id, uint64_t *id, unsigned *part)
 {
 	uint8_t k[KEY_MAX];
 	MDB_val key, v;
-	MDB_txn *txn;
 	int rc;
 
 	if (carrier == NULL || carrier_msg_id == NULL || !str_ok(carrier) ||
 	    !str_ok(carrier_msg_id))
 		return -EINVAL;
 	key = val_of(k, key_carrier(k, carrier, carrier_msg_id));
-	rc = read_begin(st, &txn);
-	if (rc < 0)
-		return rc;
 	rc = lmdb_rc(mdb_get(txn, st->db[DB_CARRIERS], &key, &v));
 	if (rc == 0 && v.mv_size != 9)
 		rc = STORE_ECORRUPT;
@@ -2586,6 +2583,37 @@ int store_lookup_carrier_id(struct store *st, const char *carrier,
 		if (part != NULL)
 			*part = ((uint8_t *)v.mv_data)[8];
 	}
+	return rc;
+}
+
+int store_lookup_carrier_id(struct store *st, const char *carrier,
+    const char *carrier_msg_id, uint64_t *id, unsigned *part)
+{
+	MDB_txn *txn;
+	int rc = read_begin(st, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = carrier_get(st, txn, carrier, carrier_msg_id, id, part);
+	read_end(st, txn);
+	return rc;
+}
+
+int store_get_by_carrier_id(struct store *st, const char *carrier,
+    const char *carrier_msg_id, struct store_msg *out, void *buf,
+    size_t bufsz, unsigned *part)
+{
+	MDB_txn *txn;
+	uint64_t id;
+	int rc = read_begin(st, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = carrier_get(st, txn, carrier, carrier_msg_id, &id, part);
+	if (rc == 0)
+		rc = read_msg(st, txn, id, out, buf, bufsz);
+	if (rc == 0)
+		rc = effective_state(st, txn, out);
 	read_end(st, txn);
 	return rc;
 }

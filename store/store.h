@@ -358,6 +358,11 @@ int store_state_counts(struct store *st, uint64_t counts[STORE_STATE_COUNT]);
  */
 int store_lookup_carrier_id(struct store *st, const char *carrier,
     const char *carrier_msg_id, uint64_t *id, unsigned *part);
+/* The message a carrier's id leads to, as store_get_message reads it, and
+ * its part (may be NULL): one read transaction, for a receipt. */
+int store_get_by_carrier_id(struct store *st, const char *carrier,
+    const char *carrier_msg_id, struct store_msg *out, void *buf,
+    size_t bufsz, unsigned *part);
 
 /* Pending receipts of account with sequence > after, oldest first. */
 typedef int store_receipt_cb(uint64_t seq, const void *data, size_t len,

@@ -694,6 +694,20 @@ static void test_transitions(void)
 	CHECK_EQ_INT(r.attempts, 1);
 	CHECK_EQ_STR(r.carrier, "c1");
 	CHECK_EQ_INT(r.n_carrier_ids, 2);
+	/* what a receipt reads: the message by the carrier's id, in one go */
+	memset(&r, 0, sizeof(r));
+	part = 9;
+	CHECK_EQ_INT(store_get_by_carrier_id(st, "c1", " 0a2", &r, buf, sizeof(buf), &part), 0);
+	CHECK(r.id == id);
+	CHECK_EQ_INT(part, 1);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK_EQ_STR(r.lane, "t");
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_INT(store_get_by_carrier_id(st, "c1", "a1", &r, buf, sizeof(buf), NULL), 0);
+	CHECK(r.id == id);
+	CHECK_EQ_INT(store_get_by_carrier_id(st, "c2", "a1", &r, buf, sizeof(buf), NULL), -ENOENT);
+	CHECK_EQ_INT(store_get_by_carrier_id(st, "c1", NULL, &r, buf, sizeof(buf), NULL), -EINVAL);
+	CHECK_EQ_INT(store_get_by_carrier_id(st, "c1", "a1", &r, buf, 8, NULL) < 0, 1);
 	/* a temporary failure receipt: retry, and the map follows */
 	CHECK_EQ_INT(mark(st, id, STORE_QUEUED, 0, 0), 0);
 	CHECK_EQ_INT(store_claim_due(st, "t", now_ms(), &r, 1, buf, sizeof(buf), NULL), 1);

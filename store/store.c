@@ -639,6 +639,35 @@ struct change {
 	unsigned n_cids;
 };
 
+/*
+ * What a queue entry's value says of its message, and the claim carries
+ * over to the inflight entry:
+ *   ""   no status: the record has everything (and every layout 1 one)
+ *   "s"  a status lies over the record
+ *   "f"  no status, and the record's status fields are as a new message
+ *        has them (no attempt, no error, no carrier), so that the
+ *        SUBMITTED mark needs no read of the record at all; in inflight
+ *        "f" and the due time, which is the one such field a record sets
+ */
+#define MARK_FRESH_LEN 9
+
+static bool mark_has_status(const MDB_val *v)
+{
+	return v->mv_size > 0 && ((const uint8_t *)v->mv_data)[0] != 'f';
+}
+
+static bool mark_fresh(const MDB_val *v)
+{
+	return v->mv_size > 0 && ((const uint8_t *)v->mv_data)[0] == 'f';
+}
+
+/* A new message's status fields, as a fresh mark promises them. */
+static bool msg_fresh(const struct store_msg *m)
+{
+	return m->attempts == 0 && m->last_error == 0 && m->n_carrier_ids == 0 &&
+	    (m->carrier == NULL || m->carrier[0] == '\0');
+}
+
 /* Removes the index entries the old state had. */
 static int leave_state(struct wctx *w, const struct store_msg *m)
 {
@@ -764,7 +793,12 @@ static int load_for_change(struct wctx *w, uint64_t id,
 		bool has_status;
 
 		rc = w_get(w, DB_INFLIGHT, key, &v);
-		has_status = rc == 0 && v.mv_size > 0;
+		if (rc == 0 && mark_fresh(&v) && v.mv_size == MARK_FRESH_LEN) {
+			*m = (struct store_msg){ .id = id, .state = STORE_SUBMITTING,
+			    .next_attempt_ms = (int64_t)le64_get((uint8_t *)v.mv_data + 1) };
+			return 0;
+		}
+		has_status = rc == 0 && mark_has_status(&v);
 		if (has_status)
 			rc = w_get(w, DB_STATUS, status_key(&id), &v);
 		if (rc == -ENOENT)	/* not claimed: the whole read decides */
@@ -824,7 +858,7 @@ static int apply_enqueue(struct wctx *w, struct node *n)
 	    MDB_NOOVERWRITE);
 	if (rc == 0)
 		rc = w_put(w, DB_QUEUE, val_of(k, key_queue(k, n->str, n->t,
-		    n->id)), val_of("", 0), 0);
+		    n->id)), n->count ? val_of("f", 1) : val_of("", 0), 0);
 	if (rc == 0) {
 		w->counts[n->state]++;
 		note_id(w, n->id);
@@ -889,13 +923,19 @@ static int claim_entry(struct wctx *w, MDB_cursor *cur, const char *lane,
 	uint64_t id = le64_get(e);
 	enum store_state was = (enum store_state)e[CLAIM_ENTRY - 1];
 	MDB_val key = val_of(k, key_queue(k, lane, (int64_t)le64_get(e + 8), id));
-	MDB_val qv;
-	bool has_status;
+	MDB_val qv, mark = { .mv_size = 0 };
+	uint8_t fresh[MARK_FRESH_LEN];
 	int rc = mdb_cursor_get(cur, &key, &qv, MDB_SET);
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	has_status = rc == 0 && qv.mv_size > 0;
+	if (rc == 0 && mark_fresh(&qv)) {
+		fresh[0] = 'f';
+		memcpy(fresh + 1, e + 8, 8);	/* the due time, little-endian */
+		mark = val_of(fresh, sizeof(fresh));
+	} else if (rc == 0 && mark_has_status(&qv)) {
+		mark = val_of("s", 1);
+	}
 	if (rc == 0)
 		rc = mdb_cursor_del(cur, 0);
 	if (rc != 0) {
@@ -904,8 +944,7 @@ static int claim_entry(struct wctx *w, MDB_cursor *cur, const char *lane,
 	}
 	be64_put(k, id);
 	/* the queue entry's mark goes along: load_for_change reads it */
-	rc = w_put(w, DB_INFLIGHT, val_of(k, 8), has_status ? val_of("s", 1) :
-	    val_of("", 0), 0);
+	rc = w_put(w, DB_INFLIGHT, val_of(k, 8), mark, 0);
 	if (rc == 0) {
 		if (w->counts[was] > 0)
 			w->counts[was]--;
@@ -1515,6 +1554,7 @@ static int make_enqueue(struct store *st, struct store_op *op, int64_t now,
 	n->str = copy_str(&p, m.lane);
 	n->t = m.next_attempt_ms;
 	n->state = m.state;
+	n->count = msg_fresh(&m);	/* apply_enqueue's queue mark */
 	*out = n;
 	return 0;
 }
@@ -2348,7 +2388,7 @@ static int claim_one(struct claim *c, const MDB_val *k, const MDB_val *qv,
 	be64_put(idk, id);
 	s.mv_size = 0;
 	if (mdb_get(c->txn, c->st->db[DB_MESSAGES], &key, &v) != 0 ||
-	    (qv->mv_size > 0 && get_status(c->st, c->txn, id, &s) != 0))
+	    (mark_has_status(qv) && get_status(c->st, c->txn, id, &s) != 0))
 		return 0;
 	if (at > c->bufsz || v.mv_size + s.mv_size > c->bufsz - at) {
 		c->next_due = due;

@@ -647,15 +647,26 @@ static void test_writer_thread_name(void)
 	remove_dir();
 }
 
-static uint64_t enqueue_claimed(struct store *st, const char *lane)
+/* Enqueues m, claims it alone from its lane; its id, or 0. */
+static uint64_t enqueue_and_claim(struct store *st, struct store_msg *m)
 {
 	static struct store_msg out[1];
 	static uint8_t buf[STORE_MSG_MAX];
-	uint64_t id = enqueue(st, lane, 0);
+	struct store_completion c = run(st, (struct store_op){
+	    .kind = STORE_OP_ENQUEUE, .u.msg = m });
 
-	if (store_claim_due(st, lane, now_ms(), out, 1, buf, sizeof(buf), NULL) != 1)
+	if (c.rc != 0 || store_claim_due(st, m->lane, now_ms(), out, 1, buf,
+	    sizeof(buf), NULL) != 1 || out[0].id != c.id)
 		return 0;
-	return out[0].id == id ? id : 0;
+	barrier(st);
+	return c.id;
+}
+
+static uint64_t enqueue_claimed(struct store *st, const char *lane)
+{
+	struct store_msg m = sample(lane, 0);
+
+	return enqueue_and_claim(st, &m);
 }
 
 static void test_transitions(void)
@@ -1005,6 +1016,111 @@ static void test_layout1_upgrade(void)
 	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	CHECK_EQ_INT(store_open(&cfg, &st), STORE_ECORRUPT);
+	remove_dir();
+}
+
+/*
+ * A new message's SUBMITTED mark is made without reading its record: the
+ * claim carries "fresh" and its due time.  One enqueued with an attempt
+ * or an error, one claimed with the queue mark of a store written before
+ * fresh marks, and one claimed before a restart all take the read, and
+ * all four end with the status the record would have given.
+ */
+static void test_fresh_mark(void)
+{
+	static uint8_t buf[STORE_MSG_MAX];
+	static const char *const cids[] = { "q1" };
+	int64_t due = now_ms() - 5000;
+	struct store_msg m = sample("fr", due), r, old = sample("fr", due);
+	uint8_t k[8], qkey[64];
+	MDB_txn *txn;
+	MDB_val v;
+	struct store *st;
+
+	make_dir();
+	st = open_store(0);
+	uint64_t id = enqueue_and_claim(st, &m);
+	CHECK(id != 0);
+	store_close(st);
+	/* the inflight entry: "f", then the due time */
+	MDB_env *env = raw_open(&txn, MDB_RDONLY);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	be64(k, id);
+	CHECK_EQ_INT(raw_get(txn, "inflight", k, 8, &v), 0);
+	CHECK(v.mv_size == 9 && ((uint8_t *)v.mv_data)[0] == 'f');
+	int64_t carried = 0;
+	memcpy(&carried, (uint8_t *)v.mv_data + 1, 8);	/* little-endian host */
+	CHECK(carried == due);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+
+	/* the restart put it back in the queue (with a status now) */
+	st = open_store(0);
+	CHECK_EQ_INT(state_of(st, id), STORE_QUEUED);
+	CHECK_EQ_INT(store_claim_due(st, "fr", now_ms(), &r, 1, buf, sizeof(buf), NULL), 1);
+	CHECK(r.id == id);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 1), 0);
+	CHECK_EQ_INT(store_get_message(st, id, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_STR(r.dst_addr, "15552223333");
+
+	/* fresh, no restart: the status comes from the mark alone */
+	m = sample("fr", due);
+	id = enqueue_and_claim(st, &m);
+	CHECK(id != 0);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 1), 0);
+	CHECK_EQ_INT(store_get_message(st, id, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK_EQ_INT(r.last_error, 0);
+	CHECK(r.next_attempt_ms == due);
+	CHECK_EQ_STR(r.carrier, "c1");
+	CHECK_EQ_STR(store_msg_carrier_id(&r, 0), "q1");
+	CHECK_EQ_STR(r.body ? "body" : "none", "body");
+	CHECK_EQ_INT(mark(st, id, STORE_DELIVERED, 0, 0), 0);
+	CHECK_EQ_INT(state_of(st, id), STORE_DELIVERED);
+
+	/* not as new: an attempt and an error already; the record decides */
+	m = sample("fr", due);
+	m.attempts = 2;
+	m.last_error = 0x58;
+	id = enqueue_and_claim(st, &m);
+	CHECK(id != 0);
+	CHECK_EQ_INT(mark_submitted(st, id, "c1", cids, 1), 0);
+	CHECK_EQ_INT(store_get_message(st, id, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.attempts, 3);
+	CHECK_EQ_INT(r.last_error, 0x58);
+
+	/* a queue entry as stores before fresh marks wrote it ("") */
+	uint64_t old_id = run(st, (struct store_op){ .kind = STORE_OP_ENQUEUE,
+	    .u.msg = &old }).id;
+	CHECK(old_id != 0);
+	store_close(st);
+	env = raw_open(&txn, 0);
+	CHECK(env != NULL);
+	if (env == NULL)
+		return;
+	memcpy(qkey, "fr", 3);
+	be64(qkey + 3, (uint64_t)due);
+	be64(qkey + 11, old_id);
+	CHECK_EQ_INT(raw_get(txn, "queue", qkey, 19, &v), 0);
+	CHECK(v.mv_size == 1 && ((uint8_t *)v.mv_data)[0] == 'f');
+	CHECK_EQ_INT(raw_put(txn, "queue", qkey, 19, "", 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	st = open_store(0);
+	CHECK_EQ_INT(store_claim_due(st, "fr", now_ms(), &r, 1, buf, sizeof(buf), NULL), 1);
+	CHECK(r.id == old_id);
+	CHECK_EQ_INT(mark_submitted(st, old_id, "c2", cids, 1), 0);
+	CHECK_EQ_INT(store_get_message(st, old_id, &r, buf, sizeof(buf)), 0);
+	CHECK_EQ_INT(r.state, STORE_SUBMITTED);
+	CHECK_EQ_INT(r.attempts, 1);
+	CHECK(r.next_attempt_ms == due);
+	CHECK_EQ_STR(r.carrier, "c2");
+	store_close(st);
 	remove_dir();
 }
 
@@ -1584,6 +1700,7 @@ int main(void)
 	RUN(test_claim_resume);
 	RUN(test_marks_leave_record);
 	RUN(test_layout1_upgrade);
+	RUN(test_fresh_mark);
 	RUN(test_replace_and_status);
 	RUN(test_receipts);
 	RUN(test_recover_submitting);

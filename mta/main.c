@@ -330,6 +330,7 @@ static int start(struct relay *r)
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
 		if (!(r->accounts[i] = account_rt_new(r, &r->cfg->accounts[i], (unsigned)i)))
 			return -1;
+	relay_index_accounts(r);
 	if (open_store(r) != 0)
 		return -1;
 	r->compliance = compliance_new(r->store, NULL);
@@ -426,6 +427,7 @@ static void stop(struct relay *r)
 	for (size_t i = 0; r->accounts && i < r->cfg->n_accounts; i++)
 		free(r->accounts[i]);
 	free(r->accounts);
+	free(r->account_slots);
 	relay_retired_free(r);
 	metrics_free(r->metrics);
 	relay_clock_base(NULL);

@@ -144,6 +144,8 @@ struct relay {
 	 * allocated alone and outlives a reload that drops it (sessions,
 	 * flights and pendings point at it): see reload.c. */
 	struct account_rt **accounts;
+	uint32_t *account_slots;            /* relay_account's index: see upstream.c */
+	size_t account_slots_cap;
 	struct carrier_rt **carriers;
 	struct relay_retired *retired;      /* configs and structs kept until exit */
 	int cfg_owned;                      /* cfg was allocated by a reload */
@@ -277,6 +279,8 @@ void conn_close(struct conn *c);
 /* --- upstream (upstream.c) --------------------------------------- */
 /* The running account of this system_id, or NULL. */
 struct account_rt *relay_account(struct relay *r, const char *system_id);
+/* (Re)builds relay_account's index of r->accounts: after they change. */
+void relay_index_accounts(struct relay *r);
 void upstream_event(struct conn *c, const struct smpp_event *ev);
 void upstream_closed(struct conn *c);
 int upstream_listen(struct relay *r);

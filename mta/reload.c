@@ -451,6 +451,7 @@ int relay_reload(struct relay *r)
 	r->cfg = next;
 	r->cfg_owned = 1;
 	r->policy_path = next->policy;
+	relay_index_accounts(r);
 	for (size_t i = 0; i < p.n_carriers; i++)
 		if (!p.reused_carrier[i])
 			carrier_rt_connect(r, p.carriers[i]);

@@ -22,6 +22,7 @@
 #include "mta/metrics.h"
 #include "mta/net.h"
 #include "mta/relay.h"
+#include "base/hash.h"
 #include "mta/compliance.h"
 #include "mta/hook.h"
 #include "mta/secure.h"
@@ -68,8 +69,51 @@ static int network_allowed(const struct config_account *a, const struct sockaddr
 	return 0;
 }
 
+/*
+ * Accounts by system_id.  Each message looks its account up by name when
+ * it is sent and again for its receipt: walking a list of 1,000 accounts
+ * cost about 5 us of CPU per message, a quarter of the rate.  An open-
+ * addressed table of indexes into r->accounts (plus one; 0 is empty),
+ * half full at most; without it (out of memory) the walk answers.
+ */
+static size_t account_slot0(const struct relay *r, const char *system_id)
+{
+	return (size_t)hash_finish(fnv1a_str(FNV1A_BASIS, system_id)) & (r->account_slots_cap - 1);
+}
+
+void relay_index_accounts(struct relay *r)
+{
+	size_t n = r->cfg->n_accounts, cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	free(r->account_slots);
+	r->account_slots_cap = 0;
+	r->account_slots = calloc(cap, sizeof *r->account_slots);
+	if (!r->account_slots)
+		return;
+	r->account_slots_cap = cap;
+	for (size_t i = 0; i < n; i++) {
+		size_t s = account_slot0(r, r->accounts[i]->cfg->system_id);
+		while (r->account_slots[s] != 0 &&
+		    strcmp(r->accounts[r->account_slots[s] - 1]->cfg->system_id,
+		    r->accounts[i]->cfg->system_id) != 0)
+			s = (s + 1) & (cap - 1);
+		if (r->account_slots[s] == 0) /* the first of a name, as the walk finds it */
+			r->account_slots[s] = (uint32_t)i + 1;
+	}
+}
+
 struct account_rt *relay_account(struct relay *r, const char *system_id)
 {
+	if (r->account_slots_cap) {
+		for (size_t s = account_slot0(r, system_id); r->account_slots[s] != 0;
+		    s = (s + 1) & (r->account_slots_cap - 1)) {
+			struct account_rt *a = r->accounts[r->account_slots[s] - 1];
+			if (strcmp(a->cfg->system_id, system_id) == 0)
+				return a;
+		}
+		return NULL;
+	}
 	for (size_t i = 0; i < r->cfg->n_accounts; i++)
 		if (strcmp(r->accounts[i]->cfg->system_id, system_id) == 0)
 			return r->accounts[i];

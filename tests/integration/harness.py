@@ -194,6 +194,17 @@ class Daemon:
         self.port = int(m[-1].group(1))
         return self.port
 
+    def write(self, text=None):
+        """The configuration file again: yaml() of the fields as they are
+        now (a test changes them, then reloads), or text."""
+        with open(self.conf, "w") as f:
+            f.write(text if text is not None else self.yaml())
+
+    def hup(self, count):
+        """SIGHUP, then wait for the count-th reload outcome (either way)."""
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait_log(r"cat=config event=(reloaded|reload_failed)", count=count)
+
     def grep(self, pattern, this_run=False):
         try:
             with open(self.log, "rb") as f:

@@ -7,7 +7,6 @@ that did not change; an invalid file is refused and everything carries on.
 """
 import os
 import shutil
-import signal
 import socket
 import ssl
 import sys
@@ -24,8 +23,7 @@ SRC = "12025550100"
 
 
 class ReloadDaemon(harness.Daemon):
-    """harness.Daemon with a TLS listener after its plain one; yaml() is
-    what a reload reads, so tests change the fields and write() again."""
+    """harness.Daemon with a TLS listener after its plain one."""
 
     def __init__(self, *a, tls="", **kw):
         super().__init__(*a, **kw)
@@ -35,18 +33,9 @@ class ReloadDaemon(harness.Daemon):
         return super().yaml().replace("    address: 127.0.0.1:0\naccounts:",
                                       "    address: 127.0.0.1:0\n" + self.tls + "accounts:", 1)
 
-    def write(self, text=None):
-        with open(self.conf, "w") as f:
-            f.write(text if text is not None else self.yaml())
-
     def port_of(self, name):
         m = self.grep(r"event=listening listener=%s address=\S+:(\d+)" % name, True)
         return int(m[-1].group(1))
-
-    def hup(self, count):
-        """SIGHUP, then wait for the count-th reload outcome (either way)."""
-        self.proc.send_signal(signal.SIGHUP)
-        self.wait_log(r"cat=config event=(reloaded|reload_failed)", count=count)
 
 
 def served_cert(port, ca):

@@ -6,8 +6,9 @@
  *
  *   messages  id                          -> record (record.c), as enqueued
  *   status    id (native u64, INTEGERKEY) -> status (record.c): what changed since
- *   queue     lane NUL due_ms id          -> "", or "s" if it has a status
- *   inflight  id                          -> "", or "s" if it has a status
+ *   queue     lane NUL due_ms id          -> "", "s" (a status) or "f" (fresh):
+ *   inflight  id                          -> the same; "f" with due_ms (LE)
+ *                                            (see mark_fresh below)
  *   final     updated_ms id               -> ""   final states, for purge
  *   carriers  carrier NUL norm_carrier_id -> id, u8 part
  *   receipts  account NUL seq             -> caller's receipt bytes

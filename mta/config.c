@@ -1090,6 +1090,12 @@ static const struct field account_fields[] = {
 	FENUM("segmentation", struct config_account, segmentation, seg_names),
 };
 
+/* qsort and bsearch over an array of strings. */
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int parse_account(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 {
 	struct config_account *a = obj;
@@ -1116,13 +1122,11 @@ static int parse_account(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 		path_pop(c, old);
 		return rc;
 	}
+	if (a->n_allowed_campaigns > 1)
+		qsort(a->allowed_campaigns, a->n_allowed_campaigns,
+		    sizeof(*a->allowed_campaigns), cmp_strp);
 	if (a->default_campaign && a->n_allowed_campaigns > 0) {
-		size_t i;
-
-		for (i = 0; i < a->n_allowed_campaigns; i++)
-			if (strcmp(a->allowed_campaigns[i], a->default_campaign) == 0)
-				break;
-		if (i == a->n_allowed_campaigns) {
+		if (!config_campaign_listed(a, a->default_campaign)) {
 			size_t old = path_key(c, "default_campaign");
 			int rc = fail(c, val_of(account_fields, NFIELDS(account_fields),
 			    vals, "default_campaign"), "'%s' is not in allowed_campaigns",
@@ -1858,6 +1862,13 @@ void config_free(struct config *cfg)
 	free(cfg->admin.token_file);
 	free_tls(&cfg->admin.tls);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_campaign_listed(const struct config_account *a, const char *campaign)
+{
+	return campaign && a->n_allowed_campaigns > 0 &&
+	    bsearch(&campaign, a->allowed_campaigns, a->n_allowed_campaigns,
+	    sizeof(*a->allowed_campaigns), cmp_strp) != NULL;
 }
 
 const struct config_account *config_find_account(const struct config *cfg,

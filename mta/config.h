@@ -137,7 +137,7 @@ struct config_account {
 	int max_binds;                  /* concurrent sessions */
 	int window;                     /* outstanding incoming requests/session */
 	double ingress_rate;            /* submits per second; 0 = unlimited */
-	char **allowed_campaigns;       /* empty = any approved campaign */
+	char **allowed_campaigns;       /* empty = any approved campaign; sorted */
 	size_t n_allowed_campaigns;
 	struct config_cidr *allowed_networks; /* empty = any address */
 	size_t n_allowed_networks;
@@ -265,6 +265,9 @@ const struct config_account *config_find_account(const struct config *cfg,
     const char *system_id);
 const struct config_carrier *config_find_carrier(const struct config *cfg,
     const char *name);
+/* 1 when campaign is in a's allowed_campaigns (a binary search: every
+ * submit asks, and a reseller's account may list thousands). */
+int config_campaign_listed(const struct config_account *a, const char *campaign);
 
 /*
  * Account password hashes: "pbkdf2-sha256$ITER$SALT_B64$HASH_B64" with a

@@ -103,11 +103,9 @@ struct account_rt *relay_account_for_campaign(struct relay *r, const char *campa
 		return NULL;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
 		const struct config_account *a = r->accounts[i]->cfg;
-		if (a->default_campaign && strcmp(a->default_campaign, campaign) == 0)
+		if ((a->default_campaign && strcmp(a->default_campaign, campaign) == 0) ||
+		    config_campaign_listed(a, campaign))
 			return r->accounts[i];
-		for (size_t k = 0; k < a->n_allowed_campaigns; k++)
-			if (strcmp(a->allowed_campaigns[k], campaign) == 0)
-				return r->accounts[i];
 	}
 	return NULL;
 }

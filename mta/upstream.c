@@ -292,12 +292,7 @@ static uint32_t build_message(struct conn *c, const struct smpp_pdu *pdu,
 
 static int campaign_allowed(const struct config_account *a, const char *campaign)
 {
-	if (a->n_allowed_campaigns == 0)
-		return 1;
-	for (size_t i = 0; i < a->n_allowed_campaigns; i++)
-		if (strcmp(a->allowed_campaigns[i], campaign) == 0)
-			return 1;
-	return 0;
+	return a->n_allowed_campaigns == 0 || config_campaign_listed(a, campaign);
 }
 
 /* The text a policy reads: UTF-8, after any UDH the application set. */

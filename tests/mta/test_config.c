@@ -453,6 +453,43 @@ static void test_carrier_listen(void)
 	config_free(&cfg);
 }
 
+/* allowed_campaigns is kept sorted for config_campaign_listed's binary
+ * search, whatever order the file lists it in. */
+static void test_campaign_list(void)
+{
+	struct config cfg;
+	char err[512];
+	int rc = load_string("listeners:\n  - {name: a, address: '127.0.0.1:0'}\n"
+	    "accounts:\n"
+	    "  - {system_id: r, password_hash: " H ", default_campaign: CM5,\n"
+	    "     allowed_campaigns: [CZ9, CA1, CM5, CB2]}\n"
+	    "  - {system_id: s, password_hash: " H "}\n", 0, &cfg, err, sizeof(err));
+
+	if (rc != 0)
+		printf("# %s\n", err);
+	CHECK_EQ_INT(rc, 0);
+	if (rc != 0)
+		return;
+	const struct config_account *r = config_find_account(&cfg, "r");
+	const struct config_account *s = config_find_account(&cfg, "s");
+	CHECK(r != NULL && s != NULL);
+	if (r && s) {
+		CHECK_EQ_INT(r->n_allowed_campaigns, 4);
+		CHECK_EQ_STR(r->allowed_campaigns[0], "CA1");
+		CHECK_EQ_STR(r->allowed_campaigns[3], "CZ9");
+		CHECK_EQ_INT(config_campaign_listed(r, "CA1"), 1);
+		CHECK_EQ_INT(config_campaign_listed(r, "CB2"), 1);
+		CHECK_EQ_INT(config_campaign_listed(r, "CM5"), 1);
+		CHECK_EQ_INT(config_campaign_listed(r, "CZ9"), 1);
+		CHECK_EQ_INT(config_campaign_listed(r, "CA"), 0);
+		CHECK_EQ_INT(config_campaign_listed(r, "CZ99"), 0);
+		CHECK_EQ_INT(config_campaign_listed(r, "ca1"), 0);
+		CHECK_EQ_INT(config_campaign_listed(r, NULL), 0);
+		CHECK_EQ_INT(config_campaign_listed(s, "CA1"), 0); /* no list */
+	}
+	config_free(&cfg);
+}
+
 static void test_bad_inputs(void)
 {
 	char err[1024], prefix[200];
@@ -653,6 +690,7 @@ int main(void)
 	RUN(test_example);
 	RUN(test_defaults_and_units);
 	RUN(test_carrier_listen);
+	RUN(test_campaign_list);
 	RUN(test_bad_inputs);
 	RUN(test_huge_inputs);
 	RUN(test_world_readable);

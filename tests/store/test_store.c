@@ -610,7 +610,7 @@ static int threads_named(const char *name)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	char path[64], comm[32];
+	char path[300], comm[32];	/* d_name is up to 255 bytes */
 	int n = 0;
 
 	if (d == NULL)

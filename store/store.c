@@ -93,7 +93,7 @@ struct node {
 	size_t blob_len;
 	const uint8_t *blob2;	/* kv value */
 	size_t blob2_len;
-	unsigned count;	/* carrier ids, claimed ids, purge max */
+	unsigned count;	/* carrier ids, claimed ids, purge max; enqueue: fresh */
 	int64_t t;	/* due, window, before, audit time */
 	int64_t delta;
 	enum store_state state;

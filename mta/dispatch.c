@@ -1219,18 +1219,8 @@ static int submit_with_answer(struct conn *c, uint32_t seq, uint32_t command,
 static struct account_rt *mo_account(struct relay *r, const char *campaign)
 {
 	struct account_rt *a = relay_account_for_campaign(r, campaign);
-	if (a)
-		return a;
 	/* No policy says who owns it: the only account taking deliveries. */
-	struct account_rt *only = NULL;
-	unsigned receivers = 0;
-	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
-		if (r->accounts[i]->cfg->receipts) {
-			only = r->accounts[i];
-			receivers++;
-		}
-	}
-	return receivers == 1 ? only : NULL;
+	return a ? a : r->only_receiver;
 }
 
 /*

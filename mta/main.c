@@ -428,6 +428,7 @@ static void stop(struct relay *r)
 		free(r->accounts[i]);
 	free(r->accounts);
 	free(r->account_slots);
+	free(r->owners);
 	relay_retired_free(r);
 	metrics_free(r->metrics);
 	relay_clock_base(NULL);

@@ -99,8 +99,11 @@ int relay_policy_load(struct relay *r, char *err, size_t errcap)
 
 struct account_rt *relay_account_for_campaign(struct relay *r, const char *campaign)
 {
+	struct account_rt *owner;
 	if (!campaign)
 		return NULL;
+	if (relay_campaign_owner(r, campaign, &owner))
+		return owner;
 	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
 		const struct config_account *a = r->accounts[i]->cfg;
 		if ((a->default_campaign && strcmp(a->default_campaign, campaign) == 0) ||

@@ -146,6 +146,9 @@ struct relay {
 	struct account_rt **accounts;
 	uint32_t *account_slots;            /* relay_account's index: see upstream.c */
 	size_t account_slots_cap;
+	struct campaign_owner *owners;      /* relay_account_for_campaign's index */
+	size_t owners_cap;
+	struct account_rt *only_receiver;   /* the one account taking deliveries, if one */
 	struct carrier_rt **carriers;
 	struct relay_retired *retired;      /* configs and structs kept until exit */
 	int cfg_owned;                      /* cfg was allocated by a reload */
@@ -279,8 +282,12 @@ void conn_close(struct conn *c);
 /* --- upstream (upstream.c) --------------------------------------- */
 /* The running account of this system_id, or NULL. */
 struct account_rt *relay_account(struct relay *r, const char *system_id);
-/* (Re)builds relay_account's index of r->accounts: after they change. */
+/* (Re)builds the indexes of r->accounts (relay_account and
+ * relay_account_for_campaign): after they change. */
 void relay_index_accounts(struct relay *r);
+/* relay_account_for_campaign's index: 1 and *owner (NULL: none listed it),
+ * or 0 when the index could not be built. */
+int relay_campaign_owner(struct relay *r, const char *campaign, struct account_rt **owner);
 void upstream_event(struct conn *c, const struct smpp_event *ev);
 void upstream_closed(struct conn *c);
 int upstream_listen(struct relay *r);

@@ -81,9 +81,12 @@ static size_t account_slot0(const struct relay *r, const char *system_id)
 	return (size_t)hash_finish(fnv1a_str(FNV1A_BASIS, system_id)) & (r->account_slots_cap - 1);
 }
 
+static void index_owners(struct relay *r);
+
 void relay_index_accounts(struct relay *r)
 {
 	size_t n = r->cfg->n_accounts, cap = 16;
+	index_owners(r);
 	while (cap < 2 * n)
 		cap *= 2;
 	free(r->account_slots);
@@ -101,6 +104,74 @@ void relay_index_accounts(struct relay *r)
 		if (r->account_slots[s] == 0) /* the first of a name, as the walk finds it */
 			r->account_slots[s] = (uint32_t)i + 1;
 	}
+}
+
+/*
+ * Campaigns by the account that lists them (default_campaign or
+ * allowed_campaigns), the first account in the file winning, as the walk
+ * it replaces did: each incoming MO asks, and a walk of every account's
+ * list per MO does not keep up with a flood of replies.
+ */
+struct campaign_owner {
+	const char *campaign;   /* NULL: empty; points into r->cfg */
+	uint32_t account;       /* index in r->accounts */
+};
+
+static size_t owner_slot0(const char *campaign, size_t cap)
+{
+	return (size_t)hash_finish(fnv1a_str(FNV1A_BASIS, campaign)) & (cap - 1);
+}
+
+static void owner_add(struct campaign_owner *t, size_t cap, const char *campaign, uint32_t account)
+{
+	size_t s = owner_slot0(campaign, cap);
+	while (t[s].campaign && strcmp(t[s].campaign, campaign) != 0)
+		s = (s + 1) & (cap - 1);
+	if (!t[s].campaign)
+		t[s] = (struct campaign_owner){ campaign, account };
+}
+
+static void index_owners(struct relay *r)
+{
+	size_t listed = 0, cap = 16, receivers = 0;
+	r->only_receiver = NULL;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
+		listed += r->cfg->accounts[i].n_allowed_campaigns + 1;
+		if (r->accounts[i]->cfg->receipts && receivers++ == 0)
+			r->only_receiver = r->accounts[i];
+	}
+	if (receivers != 1)
+		r->only_receiver = NULL;
+	while (cap < 2 * listed)
+		cap *= 2;
+	free(r->owners);
+	r->owners_cap = 0;
+	if (!(r->owners = calloc(cap, sizeof *r->owners)))
+		return;
+	r->owners_cap = cap;
+	for (size_t i = 0; i < r->cfg->n_accounts; i++) {
+		const struct config_account *a = r->accounts[i]->cfg;
+		if (a->default_campaign)
+			owner_add(r->owners, cap, a->default_campaign, (uint32_t)i);
+		for (size_t k = 0; k < a->n_allowed_campaigns; k++)
+			owner_add(r->owners, cap, a->allowed_campaigns[k], (uint32_t)i);
+	}
+}
+
+/* 1 and *out when the index answers (the owner, or NULL for none); 0
+ * when there is no index. */
+int relay_campaign_owner(struct relay *r, const char *campaign, struct account_rt **out)
+{
+	if (!r->owners_cap)
+		return 0;
+	*out = NULL;
+	for (size_t s = owner_slot0(campaign, r->owners_cap); r->owners[s].campaign;
+	    s = (s + 1) & (r->owners_cap - 1))
+		if (strcmp(r->owners[s].campaign, campaign) == 0) {
+			*out = r->accounts[r->owners[s].account];
+			break;
+		}
+	return 1;
 }
 
 struct account_rt *relay_account(struct relay *r, const char *system_id)

@@ -163,6 +163,19 @@ class Client:
         self.send(pdu.command_id | RESP, cstr("") if pdu.command_id == DELIVER_SM else b"",
                   status=status, seq=pdu.seq)
 
+    def short_messages(self, wait):
+        """The short_message (text) of each deliver_sm that comes within
+        wait seconds, each answered."""
+        out, end = [], time.time() + wait
+        while time.time() < end:
+            try:
+                p = self.expect(DELIVER_SM, timeout=max(0.05, end - time.time()))
+            except TimeoutError:
+                break
+            self.answer(p)
+            out.append(p.deliver_fields()["short_message"].decode())
+        return out
+
     def unbind(self):
         return self.request(UNBIND)
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Many accounts: smppd finds each by its system_id (an index, not a walk
 of the list) when it binds, when its messages go out and when their
-receipts come back, and again after a reload that removes and adds some.
+receipts come back, and again after a reload that removes and adds some;
+and an incoming MO reaches the one account of 300 that lists the
+campaign owning the number it was sent to.
 
-    test_accounts.py SMPPD SMPPSIM
+    test_accounts.py SMPPD SMPPSIM SOURCE_ROOT
 """
 import os
+import subprocess
 import sys
 import time
 
@@ -36,15 +39,10 @@ def receipt_for(app, msg_id, wait=15):
     """The application's receipt for msg_id: its stat word, or None."""
     end = time.time() + wait
     while time.time() < end:
-        try:
-            p = app.expect(sc.DELIVER_SM, timeout=max(0.05, end - time.time()))
-        except TimeoutError:
-            return None
-        app.answer(p)
-        text = p.deliver_fields()["short_message"].decode()
-        fields = dict(w.split(":", 1) for w in text.split() if ":" in w)
-        if fields.get("id") == msg_id:
-            return fields.get("stat")
+        for text in app.short_messages(min(1.0, end - time.time())):
+            fields = dict(w.split(":", 1) for w in text.split() if ":" in w)
+            if fields.get("id") == msg_id:
+                return fields.get("stat")
     return None
 
 
@@ -60,8 +58,42 @@ def sends_and_hears(port, system_id, dst):
         app.close()
 
 
+def mo_owners(tmp, smppd, smppsim, root):
+    """MOs to two campaigns' numbers (conf/policy.yaml: CACME2FA has
+    +12025550101, CACMEACCT +12025550111), owned by two accounts of 300."""
+    tmp = os.path.join(tmp, "mo")
+    os.makedirs(tmp)
+    conf = harness.copy_conf(root, tmp)
+    mo = os.path.join(tmp, "carrier.mo")
+    with open(mo, "w") as f:
+        f.write("12125550100 12025550111 to-acct\n12125550100 12025550101 to-2fa\n")
+    cp = harness.spawn([smppsim, "carrier", "--listen", "127.0.0.1:0", "--mo", mo,
+                        "--mo-delay", "1500", "--mo-interval", "300"], stdout=subprocess.PIPE)
+    cport = harness.read_port_line(cp)
+    accounts = names()
+    accounts[150]["allowed_campaigns"] = "[CACMEACCT]"
+    accounts[200]["allowed_campaigns"] = "[CACME2FA, CACMEACCT]"  # listed after 150
+    d = harness.Daemon(smppd, tmp, accounts=accounts,
+                       carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd")],
+                       extra="policy: %s" % os.path.join(conf, "policy.yaml"))
+    port = d.start()
+    apps = {}
+    for n in ("acct150", "acct200", "acct299"):
+        apps[n] = sc.Client(port)
+        check(apps[n].bind("transceiver", n, "secret1").status == 0, "%s binds" % n)
+    got = {n: a.short_messages(6) for n, a in apps.items()}
+    check(got["acct150"] == ["to-acct"], "the MO to CACMEACCT's number reaches acct150, "
+          "the first account listing it (%r)" % got["acct150"])
+    check(got["acct200"] == ["to-2fa"], "the MO to CACME2FA's number reaches acct200 (%r)" % got["acct200"])
+    check(got["acct299"] == [], "an account listing neither gets none (%r)" % got["acct299"])
+    for a in apps.values():
+        a.close()
+    check(d.stop() == 0, "smppd stops cleanly")
+    cp.terminate()
+
+
 def run(tmp):
-    smppd, smppsim = sys.argv[1], sys.argv[2]
+    smppd, smppsim, root = sys.argv[1], sys.argv[2], sys.argv[3]
     _, cport = harness.sim_carrier(smppsim, os.path.join(tmp, "carrier.log"))
     d = harness.Daemon(smppd, tmp, accounts=names(),
                      carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd")],
@@ -83,6 +115,7 @@ def run(tmp):
     sends_and_hears(port, "acct%03d" % N, "13105550004")
     sends_and_hears(port, "acct%03d" % (N - 1), "13105550005")
     check(d.stop() == 0, "smppd stops cleanly")
+    mo_owners(tmp, smppd, smppsim, root)
 
 
 harness.main(run)

@@ -12,7 +12,6 @@ so that the third one back is found in the store.
 import os
 import socket
 import sys
-import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,14 +49,8 @@ def receipt(rx, carrier_id, stat, err="000"):
 
 def app_receipts(app, wait):
     """(message id, stat) of each receipt the application gets within wait s."""
-    out, end = [], time.time() + wait
-    while time.time() < end:
-        try:
-            p = app.expect(sc.DELIVER_SM, timeout=max(0.05, end - time.time()))
-        except TimeoutError:
-            break
-        app.answer(p)
-        sm = p.deliver_fields()["short_message"].decode()
+    out = []
+    for sm in app.short_messages(wait):
         fields = dict(f.split(":", 1) for f in sm.replace("submit date", "submit_date")
                       .replace("done date", "done_date").split(" ") if ":" in f)
         out.append((fields["id"], fields["stat"]))

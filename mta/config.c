@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE 1  /* asprintf, strndup */
 #include "mta/config.h"
+#include "base/hash.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1455,10 +1456,143 @@ static int parse_route(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 	return 0;
 }
 
+/*
+ * Routes by prefix.  Every message asks for its route, and operators who
+ * route by country or network list hundreds of prefixes: a walk of 1,000
+ * cost 7 us per message.  A table maps each prefix to the first route with
+ * it; next[] chains the later routes with the same prefix, and those with
+ * none from any.  A lookup tries each prefix length of the destination and
+ * keeps the lowest route number that matches: first match, as before.
+ */
+#define ROUTE_NONE UINT32_MAX
+
+struct route_slot {
+	const char *prefix;     /* NULL: empty */
+	size_t len;
+	uint32_t first;
+};
+
+struct config_route_index {
+	struct route_slot *slots;
+	size_t cap;             /* power of two */
+	uint32_t *next;         /* per route: the next with the same prefix */
+	uint32_t any;           /* the first route with no prefix */
+	size_t longest;         /* the longest prefix */
+};
+
+static uint64_t prefix_hash(const char *p, size_t len)
+{
+	return hash_finish(fnv1a(FNV1A_BASIS, p, len));
+}
+
+static struct route_slot *route_slot(const struct config_route_index *x,
+    const char *p, size_t len, uint64_t h)
+{
+	size_t s = (size_t)h & (x->cap - 1);
+	while (x->slots[s].prefix && (x->slots[s].len != len ||
+	    memcmp(x->slots[s].prefix, p, len) != 0))
+		s = (s + 1) & (x->cap - 1);
+	return &x->slots[s];
+}
+
+static void route_index_free(struct config_route_index *x)
+{
+	if (x) {
+		free(x->slots);
+		free(x->next);
+		free(x);
+	}
+}
+
+/* NULL when out of memory: config_route_for walks the list then. */
+static struct config_route_index *route_index_new(const struct config *cfg)
+{
+	struct config_route_index *x = calloc(1, sizeof(*x));
+	size_t cap = 16;
+
+	while (cap < 2 * cfg->n_routes)
+		cap *= 2;
+	if (x)
+		x->slots = calloc(cap, sizeof(*x->slots));
+	if (x && x->slots)
+		x->next = malloc((cfg->n_routes + 1) * sizeof(*x->next));
+	if (!x || !x->slots || !x->next) {
+		route_index_free(x);
+		return NULL;
+	}
+	x->cap = cap;
+	x->any = ROUTE_NONE;
+	/* backwards, so that each chain is in file order when done */
+	for (size_t i = cfg->n_routes; i-- > 0;) {
+		const char *p = cfg->routes[i].prefix;
+		size_t len = p ? strlen(p) : 0;
+
+		if (len == 0) {
+			x->next[i] = x->any;
+			x->any = (uint32_t)i;
+			continue;
+		}
+		struct route_slot *sl = route_slot(x, p, len, prefix_hash(p, len));
+		x->next[i] = sl->prefix ? sl->first : ROUTE_NONE;
+		*sl = (struct route_slot){ p, len, (uint32_t)i };
+		if (len > x->longest)
+			x->longest = len;
+	}
+	return x;
+}
+
+/* From route i on along its chain, the first whose campaign fits, while
+ * it comes before best. */
+static uint32_t first_fitting(const struct config *cfg, uint32_t i, uint32_t best,
+    const char *campaign)
+{
+	for (; i != ROUTE_NONE && i < best; i = cfg->route_index->next[i]) {
+		const char *want = cfg->routes[i].campaign;
+
+		if (!want || (campaign && strcmp(campaign, want) == 0))
+			return i;
+	}
+	return best;
+}
+
+const struct config_route *config_route_for(const struct config *cfg,
+    const char *dst, const char *campaign)
+{
+	const struct config_route_index *x = cfg->route_index;
+	uint32_t best = ROUTE_NONE;
+	uint64_t h = FNV1A_BASIS;
+
+	if (!x) {
+		for (size_t i = 0; i < cfg->n_routes; i++) {
+			const struct config_route *rt = &cfg->routes[i];
+
+			if (rt->prefix && strncmp(dst, rt->prefix, strlen(rt->prefix)) != 0)
+				continue;
+			if (rt->campaign && (!campaign || strcmp(campaign, rt->campaign) != 0))
+				continue;
+			return rt;
+		}
+		return NULL;
+	}
+	for (size_t len = 1; len <= x->longest && dst[len - 1]; len++) {
+		h = fnv1a(h, dst + len - 1, 1);	/* the prefix's hash, a byte on */
+		const struct route_slot *sl = route_slot(x, dst, len, hash_finish(h));
+
+		if (sl->prefix)
+			best = first_fitting(cfg, sl->first, best, campaign);
+	}
+	best = first_fitting(cfg, x->any, best, campaign);
+	return best == ROUTE_NONE ? NULL : &cfg->routes[best];
+}
+
 static int parse_routes(struct ctx *c, yaml_node_t *n, void *obj)
 {
-	return parse_list(c, n, sizeof(struct config_route),
+	int rc = parse_list(c, n, sizeof(struct config_route),
 	    (void **)&c->cfg->routes, &c->cfg->n_routes, parse_route);
+
+	if (rc == 0 && c->cfg->n_routes > 0)
+		c->cfg->route_index = route_index_new(c->cfg);
+	return rc;
 }
 
 static const struct field admin_fields[] = {
@@ -1858,6 +1992,7 @@ void config_free(struct config *cfg)
 		free(cfg->routes[i].carrier_index);
 	}
 	free(cfg->routes);
+	route_index_free(cfg->route_index);
 	free_secret(cfg->admin.token);
 	free(cfg->admin.token_file);
 	free_tls(&cfg->admin.tls);

@@ -244,6 +244,7 @@ struct config {
 	size_t n_carriers;
 	struct config_route *routes;    /* first match wins */
 	size_t n_routes;
+	struct config_route_index *route_index; /* config_route_for's (config.c) */
 	struct config_admin admin;
 	struct config_pause pause;
 	struct config_bind_limit bind_limit;
@@ -265,6 +266,11 @@ const struct config_account *config_find_account(const struct config *cfg,
     const char *system_id);
 const struct config_carrier *config_find_carrier(const struct config *cfg,
     const char *name);
+/* The first route that matches a destination and campaign, as a walk of
+ * cfg->routes in order would find it, NULL for none; with a table of the
+ * routes by prefix, looked up once per prefix length of dst. */
+const struct config_route *config_route_for(const struct config *cfg,
+    const char *dst, const char *campaign);
 /* 1 when campaign is in a's allowed_campaigns (a binary search: every
  * submit asks, and a reseller's account may list thousands). */
 int config_campaign_listed(const struct config_account *a, const char *campaign);

@@ -422,20 +422,6 @@ static void requeue(struct relay *r, struct flight *f, int64_t delay_ms, int cou
 
 /* --- sending ---------------------------------------------------------- */
 
-static const struct config_route *find_route(const struct config *cfg,
-    const struct store_msg *m)
-{
-	for (size_t i = 0; i < cfg->n_routes; i++) {
-		const struct config_route *rt = &cfg->routes[i];
-		if (rt->prefix && strncmp(m->dst_addr, rt->prefix, strlen(rt->prefix)) != 0)
-			continue;
-		if (rt->campaign && strcmp(m->campaign, rt->campaign) != 0)
-			continue;
-		return rt;
-	}
-	return NULL;
-}
-
 static int can_submit(const struct conn *c)
 {
 	enum smpp_state st = smpp_session_state(c->sess);
@@ -514,7 +500,7 @@ static int carrier_bound(const struct carrier_rt *cr)
 static struct conn *pick_session(struct relay *r, const struct store_msg *m, unsigned need,
     int *any_bound)
 {
-	const struct config_route *rt = find_route(r->cfg, m);
+	const struct config_route *rt = config_route_for(r->cfg, m->dst_addr, m->campaign);
 	*any_bound = 0;
 	if (!rt) {
 		if (r->cfg->n_routes > 0)

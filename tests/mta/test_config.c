@@ -490,6 +490,83 @@ static void test_campaign_list(void)
 	config_free(&cfg);
 }
 
+/* The first route that matches, as a walk of the list finds it: the
+ * reference config_route_for's table must agree with. */
+static const struct config_route *walk_routes(const struct config *cfg,
+    const char *dst, const char *campaign)
+{
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		const struct config_route *rt = &cfg->routes[i];
+
+		if (rt->prefix && strncmp(dst, rt->prefix, strlen(rt->prefix)) != 0)
+			continue;
+		if (rt->campaign && (!campaign || strcmp(campaign, rt->campaign) != 0))
+			continue;
+		return rt;
+	}
+	return NULL;
+}
+
+/* config_route_for: by prefix and campaign, first match wins, with and
+ * without a default route. */
+static void test_route_for(void)
+{
+	static const char *const dsts[] = { "12125550100", "12025550100", "1212", "121",
+		"1", "", "2", "4420", "44", "99" };
+	static const char *const campaigns[] = { NULL, "C1", "C2", "C3" };
+	struct config cfg;
+	char err[512];
+	int rc = load_string("listeners:\n  - {name: a, address: '127.0.0.1:0'}\n"
+	    "carriers:\n  - {name: k, host: h, system_id: s}\n  - {name: m, host: h, system_id: s}\n"
+	    "routes:\n"
+	    "  - {match: {prefix: \"1212\"}, carriers: [k]}\n"
+	    "  - {match: {campaign: C1}, carriers: [m]}\n"
+	    "  - {match: {prefix: \"1\", campaign: C2}, carriers: [k]}\n"
+	    "  - {match: {prefix: \"12\"}, carriers: [m]}\n"
+	    "  - {match: {prefix: \"44\", campaign: C3}, carriers: [k]}\n"
+	    "  - {match: {prefix: \"1\"}, carriers: [k, m]}\n"
+	    "  - {match: {prefix: \"44\"}, carriers: [m]}\n", 0, &cfg, err, sizeof(err));
+
+	if (rc != 0)
+		printf("# %s\n", err);
+	CHECK_EQ_INT(rc, 0);
+	if (rc != 0)
+		return;
+	CHECK(cfg.route_index != NULL);
+	int agree = 1;
+	for (size_t i = 0; i < sizeof dsts / sizeof dsts[0]; i++)
+		for (size_t k = 0; k < sizeof campaigns / sizeof campaigns[0]; k++)
+			if (config_route_for(&cfg, dsts[i], campaigns[k]) !=
+			    walk_routes(&cfg, dsts[i], campaigns[k])) {
+				printf("# %s %s: table and walk differ\n", dsts[i],
+				    campaigns[k] ? campaigns[k] : "-");
+				agree = 0;
+			}
+	CHECK(agree);
+	CHECK(config_route_for(&cfg, "12125550100", "C1") == &cfg.routes[0]);
+	CHECK(config_route_for(&cfg, "12025550100", "C1") == &cfg.routes[1]);
+	CHECK(config_route_for(&cfg, "12025550100", "C2") == &cfg.routes[2]);
+	CHECK(config_route_for(&cfg, "12025550100", NULL) == &cfg.routes[3]);
+	CHECK(config_route_for(&cfg, "13105550100", "C3") == &cfg.routes[5]);
+	CHECK(config_route_for(&cfg, "4420", "C3") == &cfg.routes[4]);
+	CHECK(config_route_for(&cfg, "4420", NULL) == &cfg.routes[6]);
+	CHECK(config_route_for(&cfg, "99", NULL) == NULL);	/* no default route */
+	CHECK(config_route_for(&cfg, "", NULL) == NULL);
+	config_free(&cfg);
+
+	rc = load_string("listeners:\n  - {name: a, address: '127.0.0.1:0'}\n"
+	    "carriers:\n  - {name: k, host: h, system_id: s}\n"
+	    "routes:\n  - {match: {prefix: \"1\"}, carriers: [k]}\n  - {carriers: [k]}\n",
+	    0, &cfg, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
+	if (rc == 0) {
+		CHECK(config_route_for(&cfg, "1310", NULL) == &cfg.routes[0]);
+		CHECK(config_route_for(&cfg, "99", NULL) == &cfg.routes[1]);
+		CHECK(config_route_for(&cfg, "", "C9") == &cfg.routes[1]);
+		config_free(&cfg);
+	}
+}
+
 static void test_bad_inputs(void)
 {
 	char err[1024], prefix[200];
@@ -691,6 +768,7 @@ int main(void)
 	RUN(test_defaults_and_units);
 	RUN(test_carrier_listen);
 	RUN(test_campaign_list);
+	RUN(test_route_for);
 	RUN(test_bad_inputs);
 	RUN(test_huge_inputs);
 	RUN(test_world_readable);

@@ -1504,7 +1504,7 @@ static void route_index_free(struct config_route_index *x)
 	}
 }
 
-/* NULL when out of memory: config_route_for walks the list then. */
+/* NULL when out of memory. */
 static struct config_route_index *route_index_new(const struct config *cfg)
 {
 	struct config_route_index *x = calloc(1, sizeof(*x));
@@ -1562,18 +1562,8 @@ const struct config_route *config_route_for(const struct config *cfg,
 	uint32_t best = ROUTE_NONE;
 	uint64_t h = FNV1A_BASIS;
 
-	if (!x) {
-		for (size_t i = 0; i < cfg->n_routes; i++) {
-			const struct config_route *rt = &cfg->routes[i];
-
-			if (rt->prefix && strncmp(dst, rt->prefix, strlen(rt->prefix)) != 0)
-				continue;
-			if (rt->campaign && (!campaign || strcmp(campaign, rt->campaign) != 0))
-				continue;
-			return rt;
-		}
-		return NULL;
-	}
+	if (!x)
+		return NULL;	/* no routes */
 	for (size_t len = 1; len <= x->longest && dst[len - 1]; len++) {
 		h = fnv1a(h, dst + len - 1, 1);	/* the prefix's hash, a byte on */
 		const struct route_slot *sl = route_slot(x, dst, len, hash_finish(h));
@@ -1590,8 +1580,9 @@ static int parse_routes(struct ctx *c, yaml_node_t *n, void *obj)
 	int rc = parse_list(c, n, sizeof(struct config_route),
 	    (void **)&c->cfg->routes, &c->cfg->n_routes, parse_route);
 
-	if (rc == 0 && c->cfg->n_routes > 0)
-		c->cfg->route_index = route_index_new(c->cfg);
+	if (rc == 0 && c->cfg->n_routes > 0 &&
+	    !(c->cfg->route_index = route_index_new(c->cfg)))
+		return fail(c, n, "out of memory");
 	return rc;
 }
 

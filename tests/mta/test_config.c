@@ -567,6 +567,131 @@ static void test_route_for(void)
 	}
 }
 
+/* A route that matches everything route i matches (the load refuses i). */
+struct gen_route {
+	char prefix[8];         /* "" for none */
+	char campaign[8];       /* "" for any */
+};
+
+static bool gen_covers(const struct gen_route *j, const struct gen_route *i)
+{
+	return strncmp(i->prefix, j->prefix, strlen(j->prefix)) == 0 &&
+	    (!j->campaign[0] || strcmp(i->campaign, j->campaign) == 0);
+}
+
+static void gen_yaml_route(char **p, const struct gen_route *r)
+{
+	*p += sprintf(*p, "  - match: {");
+	if (r->prefix[0])
+		*p += sprintf(*p, "prefix: \"%s\"%s", r->prefix, r->campaign[0] ? ", " : "");
+	if (r->campaign[0])
+		*p += sprintf(*p, "campaign: %s", r->campaign);
+	*p += sprintf(*p, "}\n    carriers: [k]\n");
+}
+
+/*
+ * Generated routes, prefixes of 0-6 digits over three digits and campaigns
+ * of four names or none: each kept only when no earlier one covers it, by
+ * the pairwise check the table replaced.  The table must answer as the
+ * walk for every destination and campaign, and refuse each route the
+ * generator dropped with the line of the first route covering it.
+ */
+static void test_route_table_generated(void)
+{
+	enum { N = 600, HIDDEN = 40, ROUTE_LINES = 2, HEAD_LINES = 5 };
+	struct hidden_route {
+		struct gen_route route;
+		size_t by;      /* the first route that covers it */
+	} hidden[HIDDEN];
+	size_t n_hidden = 0;
+	static const char *const campaigns[] = { "", "C0", "C1", "C2", "C3" };
+	struct gen_route *r = calloc(N, sizeof(*r));
+	char *yaml = malloc(N * 64 + 512), *p = yaml, err[512];
+	size_t n = 0, tries = 0, agree = 1;
+	struct config cfg;
+	unsigned seed = 7;
+
+	if (!r || !yaml) {
+		CHECK(0);
+		free(r);
+		free(yaml);
+		return;
+	}
+	while (n < N - 1 && tries++ < 100000) {
+		struct gen_route g = { 0 };
+		/* short prefixes rarely: each hides a tenth of what follows */
+		size_t len = rand_r(&seed) % 50 ? 3 + (size_t)(rand_r(&seed) % 4)
+		    : (size_t)(rand_r(&seed) % 3), j;
+
+		for (size_t k = 0; k < len; k++)
+			g.prefix[k] = (char)('1' + rand_r(&seed) % 3);
+		strcpy(g.campaign, campaigns[rand_r(&seed) % 5]);
+		if (len == 0 && !g.campaign[0])
+			strcpy(g.campaign, "C0");	/* the default route comes last */
+		for (j = 0; j < n && !gen_covers(&r[j], &g); j++)
+			;
+		if (j == n)
+			r[n++] = g;
+		else if (n_hidden < HIDDEN && rand_r(&seed) % 100 == 0)
+			hidden[n_hidden++] = (struct hidden_route){ g, j };
+	}
+	p += sprintf(p, "listeners:\n  - {name: a, address: '127.0.0.1:0'}\n"
+	    "carriers:\n  - {name: k, host: h, system_id: s}\nroutes:\n");
+	n++;	/* r[n - 1] is still zeroed: the default route, last */
+	for (size_t i = 0; i < n; i++)
+		gen_yaml_route(&p, &r[i]);
+	printf("# %zu routes kept of %zu generated\n", n, tries);
+	CHECK(n > 30);
+	int rc = load_string(yaml, 0, &cfg, err, sizeof(err));
+	if (rc != 0)
+		printf("# %s\n", err);
+	CHECK_EQ_INT(rc, 0);
+	if (rc == 0) {
+		for (unsigned d = 0; d < 2000; d++) {
+			char dst[8];
+			size_t len = d % 8;
+
+			for (size_t k = 0; k < len; k++)
+				dst[k] = (char)('1' + rand_r(&seed) % 3);
+			dst[len] = '\0';
+			for (size_t k = 0; k < 5; k++) {
+				const char *c = k ? campaigns[k] : NULL;
+
+				if (config_route_for(&cfg, dst, c) != walk_routes(&cfg, dst, c)) {
+					if (agree)
+						printf("# %s %s: table and walk differ\n", dst, c ? c : "-");
+					agree = 0;
+				}
+			}
+		}
+		CHECK(agree);
+		config_free(&cfg);
+	}
+	/* routes the generator dropped, after the list: refused, naming the
+	 * first route that covers each */
+	size_t wrong = 0;
+	CHECK(n_hidden > 10);
+	for (size_t i = 0; i < n_hidden; i++) {
+		char *end = p, want[64];
+
+		gen_yaml_route(&end, &hidden[i].route);
+		snprintf(want, sizeof(want), "the route at line %zu ",
+		    HEAD_LINES + 1 + hidden[i].by * ROUTE_LINES);
+		rc = load_string(yaml, (size_t)(end - yaml), &cfg, err, sizeof(err));
+		if (rc == 0)
+			config_free(&cfg);
+		if (rc == 0 || !strstr(err, "can never match") || !strstr(err, want)) {
+			if (!wrong)
+				printf("# dropped route %zu: %s (wanted %s)\n", i,
+				    rc ? err : "accepted", want);
+			wrong++;
+		}
+	}
+	CHECK_EQ_INT(wrong, 0);
+	free(r);
+	free(yaml);
+}
+
 static void test_bad_inputs(void)
 {
 	char err[1024], prefix[200];
@@ -769,6 +894,7 @@ int main(void)
 	RUN(test_carrier_listen);
 	RUN(test_campaign_list);
 	RUN(test_route_for);
+	RUN(test_route_table_generated);
 	RUN(test_bad_inputs);
 	RUN(test_huge_inputs);
 	RUN(test_world_readable);

@@ -467,13 +467,19 @@ static enum metrics_limit busy_limit;
 /* A bind of the carrier that can take `need` submits now, round robin. */
 static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
 {
+	/* carriers that are down cost one test: a failover list passes them
+	 * for every message (100 of them were 1.8 us per message) */
+	if (cr->bound == 0)
+		return NULL;
 	if (carrier_tokens(cr, need) < need) {
 		busy_limit = METRICS_LIMIT_CARRIER_MPS;
 		return NULL;
 	}
 	int windows_full = 1;
 	for (unsigned i = 0; i < cr->n_slots; i++) {
-		unsigned slot = (cr->next_slot + i) % cr->n_slots;
+		unsigned slot = cr->next_slot + i;	/* next_slot <= n_slots */
+		if (slot >= cr->n_slots)
+			slot -= cr->n_slots;
 		struct conn *c = cr->sessions[slot];
 		if (c && bind_room(c) >= need) {
 			cr->next_slot = slot + 1;
@@ -538,6 +544,8 @@ static unsigned free_capacity(struct relay *r)
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = r->carriers[i];
 		unsigned carrier_room = 0;
+		if (cr->bound == 0)
+			continue;
 		for (unsigned s = 0; s < cr->n_slots; s++)
 			if (cr->sessions[s])
 				carrier_room += bind_room(cr->sessions[s]);

@@ -1463,8 +1463,13 @@ static int try_receipt(struct relay *r, struct conn *c, uint32_t seq, uint32_t c
 	static uint8_t mbuf[STORE_MSG_MAX];
 	struct store_msg m;
 	struct receipt_match at;
+	static const enum metrics_receipt_match match_of_via[] = {
+		[VIA_FLIGHT] = METRICS_MATCH_IN_FLIGHT, [VIA_RECENT] = METRICS_MATCH_CACHE,
+		[VIA_STORE] = METRICS_MATCH_STORE,
+	};
 	if (receipt_target(r, c->carrier, key, &m, mbuf, sizeof mbuf, &at) != 0)
 		return 0;
+	metrics_receipt_match(r->metrics, c->carrier, match_of_via[at.via]);
 	apply_receipt(r, c, seq, command, &m, stat, err, carrier_id, at.via);
 	if (state_of_stat(stat) != STORE_SUBMITTED) {
 		/* final: what the memory says of the message is stale now */
@@ -1497,6 +1502,7 @@ static void retry_late(struct relay *r, int fresh_only)
 		if (try_receipt(r, c, l->seq, l->command, l->key, (enum smpp_stat)l->stat, l->err, l->id))
 			continue;
 		if (++l->tries >= LATE_TRIES) {
+			metrics_receipt_match(r->metrics, c->carrier, METRICS_MATCH_UNMATCHED);
 			log_warn("dispatch", "event=receipt_unmatched carrier=%s carrier_id=%s stat=%s",
 			    c->carrier->cfg->name, l->id, smpp_stat_name((enum smpp_stat)l->stat));
 			answer_carrier(c, l->seq, l->command, SMPP_ESME_ROK);

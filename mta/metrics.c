@@ -89,6 +89,7 @@ struct carrier_counts {
 	uint64_t submits, unanswered, mo;
 	uint64_t responses[N_STATUS];
 	uint64_t receipts[N_STAT];
+	uint64_t matches[METRICS_MATCH_COUNT];
 	struct latency_hist latency;
 };
 
@@ -340,6 +341,14 @@ void metrics_receipt(struct metrics *m, const struct carrier_rt *cr, int stat)
 		c->receipts[stat >= 0 && stat < (int)N_STAT ? stat : SMPP_STAT_OTHER]++;
 }
 
+void metrics_receipt_match(struct metrics *m, const struct carrier_rt *cr,
+    enum metrics_receipt_match where)
+{
+	struct carrier_counts *c = carrier_of(m, cr);
+	if (c && where < METRICS_MATCH_COUNT)
+		c->matches[where]++;
+}
+
 void metrics_mo(struct metrics *m, const struct carrier_rt *cr)
 {
 	struct carrier_counts *c = carrier_of(m, cr);
@@ -562,6 +571,18 @@ static void render_carriers(struct out *o, struct relay *r, const struct metrics
 				sample(o, "smppd_receipts_total", "carrier", m->carrier_names.names[c], "state",
 				    smpp_stat_name((enum smpp_stat)s), "%llu", (unsigned long long)v);
 		}
+	static const char *const match_names[METRICS_MATCH_COUNT] = {
+		[METRICS_MATCH_IN_FLIGHT] = "in_flight", [METRICS_MATCH_CACHE] = "cache",
+		[METRICS_MATCH_STORE] = "store", [METRICS_MATCH_UNMATCHED] = "unmatched",
+	};
+	family(o, "smppd_receipt_matches_total", "counter",
+	    "Where receipts found their message: in_flight (its submit_sm_resp just "
+	    "came), cache (receipt_cache), store (read from disk: a larger "
+	    "receipt_cache saves these), unmatched (given up on).");
+	for (size_t c = 0; c < n; c++)
+		for (int w = 0; w < METRICS_MATCH_COUNT; w++)
+			sample(o, "smppd_receipt_matches_total", "carrier", m->carrier_names.names[c],
+			    "via", match_names[w], "%llu", (unsigned long long)m->carriers[c].matches[w]);
 	family(o, "smppd_mo_messages_total", "counter",
 	    "Mobile-originated messages (not receipts) from the carrier.");
 	for (size_t c = 0; c < n; c++)

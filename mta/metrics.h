@@ -94,6 +94,17 @@ void metrics_carrier_response(struct metrics *m, const struct carrier_rt *cr, ui
 void metrics_carrier_lost(struct metrics *m, const struct carrier_rt *cr);
 /* A delivery receipt from the carrier, by its stat (enum smpp_stat). */
 void metrics_receipt(struct metrics *m, const struct carrier_rt *cr, int stat);
+/* Where a receipt found its message: still being sent, in receipt_cache,
+ * in the store; or nowhere, given up on. */
+enum metrics_receipt_match {
+	METRICS_MATCH_IN_FLIGHT,
+	METRICS_MATCH_CACHE,
+	METRICS_MATCH_STORE,
+	METRICS_MATCH_UNMATCHED,
+	METRICS_MATCH_COUNT
+};
+void metrics_receipt_match(struct metrics *m, const struct carrier_rt *cr,
+    enum metrics_receipt_match where);
 /* A mobile-originated message (not a receipt) from the carrier. */
 void metrics_mo(struct metrics *m, const struct carrier_rt *cr);
 

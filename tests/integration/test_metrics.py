@@ -156,6 +156,10 @@ def run(tmp):
     check(exp.type("smppd_carrier_response_seconds") == "histogram", "latency is a histogram")
     rc = {l["state"]: x for l, x in exp.series("smppd_receipts_total") if x}
     check(rc == {"DELIVRD": 6, "UNDELIV": 2}, "receipts by state: 6 DELIVRD, 2 UNDELIV (%s)" % rc)
+    via = {l["via"]: x for l, x in exp.series("smppd_receipt_matches_total")}
+    check(set(via) == {"in_flight", "cache", "store", "unmatched"} and
+          via["in_flight"] + via["cache"] + via["store"] == 8 and via["unmatched"] == 0,
+          "each of the 8 receipts matched once, none given up on (%s)" % via)
     check(v("smppd_mo_messages_total", carrier="sim") == 1, "one MO (the STOP)")
     fin = {(l["campaign"], l["state"]): x for l, x in exp.series("smppd_messages_final_total")}
     check(fin == {("CACME2FA", "delivered"): 6, ("CACME2FA", "undeliverable"): 3},

@@ -19,6 +19,7 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from harness import check  # noqa: E402
 import smpp_client as sc  # noqa: E402
+from test_metrics import TOKEN, parsed  # noqa: E402
 
 SRC = "12025550101"
 
@@ -154,9 +155,12 @@ def run(tmp):
     rxport = harness.free_port()
     listen = ("{address: 127.0.0.1:%d, mode: bind, system_id: rxcar, password_hash: \"%s\"}"
               % (rxport, harness.pw_hash("rxsecret")))
+    admin = harness.free_port()
     d = harness.Daemon(smppd, tmp, carriers=[dict(name="sim", host="127.0.0.1", port=cport, system_id="smppd",
                                                    bind="transmitter", listen=listen)],
-                       routes="routes:\n  - carriers: [sim]\n", extra="receipt_cache: 2")
+                       routes="routes:\n  - carriers: [sim]\n",
+                       extra="receipt_cache: 2\nadmin:\n  address: 127.0.0.1:%d\n  token: %s"
+                       % (admin, TOKEN))
     d.start()
     d.wait_log(r"event=bound carrier=sim slot=0 bind=bind_transmitter")
     rx = sc.Client(rxport)
@@ -222,6 +226,11 @@ def run(tmp):
     check(d.wait_log(r"event=receipt_unmatched carrier=sim carrier_id=ffffffff"),
           "and logged as unmatched")
     check(app_receipts(app, 0.5) == [], "nothing reaches the application")
+    # what an operator sizing receipt_cache reads: 3 from memory, 4 from the
+    # store (the repeated final, message 0, both parts), 1 given up on
+    via = {l["via"]: x for l, x in parsed(admin)[2].series("smppd_receipt_matches_total")}
+    check(via == {"in_flight": 0, "cache": 3, "store": 4, "unmatched": 1},
+          "smppd_receipt_matches_total by via: cache 3, store 4, unmatched 1 (%s)" % via)
     rx.close()
     app.close()
     d.stop()

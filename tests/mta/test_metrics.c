@@ -272,6 +272,12 @@ static void test_carriers(void)
 	metrics_receipt(m, &carrier_rt[0], SMPP_STAT_DELIVRD);
 	metrics_receipt(m, &carrier_rt[0], SMPP_STAT_UNDELIV);
 	metrics_receipt(m, &carrier_rt[0], 99);  /* not a stat: OTHER */
+	metrics_receipt_match(m, &carrier_rt[0], METRICS_MATCH_IN_FLIGHT);
+	metrics_receipt_match(m, &carrier_rt[0], METRICS_MATCH_CACHE);
+	metrics_receipt_match(m, &carrier_rt[0], METRICS_MATCH_CACHE);
+	metrics_receipt_match(m, &carrier_rt[0], METRICS_MATCH_STORE);
+	metrics_receipt_match(m, &carrier_rt[1], METRICS_MATCH_UNMATCHED);
+	metrics_receipt_match(m, &carrier_rt[1], METRICS_MATCH_COUNT);	/* ignored */
 	metrics_mo(m, &carrier_rt[1]);
 	metrics_carrier_submits(m, NULL, 1);
 	const char *t = render();
@@ -292,6 +298,12 @@ static void test_carriers(void)
 	CHECK(has_line(t, "smppd_receipts_total{carrier=\"sim\",state=\"DELIVRD\"} 2"));
 	CHECK(has_line(t, "smppd_receipts_total{carrier=\"sim\",state=\"UNDELIV\"} 1"));
 	CHECK(has_line(t, "smppd_receipts_total{carrier=\"sim\",state=\"OTHER\"} 1"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"sim\",via=\"in_flight\"} 1"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"sim\",via=\"cache\"} 2"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"sim\",via=\"store\"} 1"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"sim\",via=\"unmatched\"} 0"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"backup\",via=\"unmatched\"} 1"));
+	CHECK(has_line(t, "smppd_receipt_matches_total{carrier=\"backup\",via=\"store\"} 0"));
 	CHECK(has_line(t, "smppd_mo_messages_total{carrier=\"backup\"} 1"));
 }
 

@@ -1474,7 +1474,8 @@ static struct config_route_index *route_index_new(size_t n)
 static uint32_t route_lookup(const struct config_route_index *x, const char *dst,
     const char *campaign, uint32_t best)
 {
-	uint64_t ch = campaign && x->by_campaign ? fnv1a_str(FNV1A_BASIS, campaign) : 0;
+	bool by_campaign = campaign && x->by_campaign;
+	uint64_t ch = by_campaign ? fnv1a_str(FNV1A_BASIS, campaign) : 0;
 	uint64_t h = FNV1A_BASIS;
 
 	for (size_t len = 0;; len++) {
@@ -1483,7 +1484,7 @@ static uint32_t route_lookup(const struct config_route_index *x, const char *dst
 
 		if (sl->route < best)
 			best = sl->route;
-		if (ch) {
+		if (by_campaign) {
 			sl = route_slot(x, dst, len, campaign, route_key_hash(h, ch));
 			if (sl->route < best)
 				best = sl->route;

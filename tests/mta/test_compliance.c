@@ -343,6 +343,38 @@ static void test_frequency_and_contact(void)
 	teardown();
 }
 
+/* Pause state for thousands of campaigns: the table grows past its first
+ * 128 chains and every campaign keeps its own state, from memory and, in
+ * a fresh instance, from the store. */
+static void test_pause_many_campaigns(void)
+{
+	enum { N = 3000 };
+	char name[32];
+	int wrong = 0;
+	setup();
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "CMANY%04d", i);
+		if (compliance_pause(cp, name, i % 3 == 0, NOW) != 0)
+			wrong++;
+	}
+	CHECK_EQ_INT(wrong, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "CMANY%04d", i);
+		wrong += compliance_paused(cp, name) != (i % 3 == 0);
+	}
+	CHECK_EQ_INT(wrong, 0);
+	sync_store();
+	compliance_free(cp);
+	cp = compliance_new(st, NULL);
+	for (int i = N - 1; i >= 0; i--) {	/* read back in another order */
+		snprintf(name, sizeof(name), "CMANY%04d", i);
+		wrong += compliance_paused(cp, name) != (i % 3 == 0);
+	}
+	CHECK_EQ_INT(wrong, 0);
+	CHECK_EQ_INT(compliance_paused(cp, "CNEVERSEEN"), 0);
+	teardown();
+}
+
 static void test_line_type_and_pause(void)
 {
 	const char *n = "+12125550150";
@@ -585,6 +617,7 @@ int main(void)
 	RUN(test_consent);
 	RUN(test_frequency_and_contact);
 	RUN(test_line_type_and_pause);
+	RUN(test_pause_many_campaigns);
 	RUN(test_audit);
 	RUN(test_scope);
 	RUN(test_unknown_owner);

@@ -58,6 +58,7 @@ struct pz {
 	struct pz *next;
 	uint64_t hash;
 	int paused;
+	uint32_t seen;          /* the last refresh that found its record */
 	char name[];
 };
 
@@ -84,6 +85,7 @@ struct compliance {
 	/* pauses */
 	struct pz **pz;         /* by name's hash; pz_cap a power of two */
 	size_t pz_cap, pz_n;
+	uint32_t pz_refreshes;
 	/* keyword replies */
 	struct allow *allow;
 	size_t nallow, capallow;
@@ -670,6 +672,7 @@ static struct pz *pz_add(struct compliance *c, const char *campaign, int paused)
 		return NULL;
 	z->hash = hash_bytes(campaign, n);
 	z->paused = paused;
+	z->seen = 0;
 	memcpy(z->name, campaign, n + 1);
 	z->next = c->pz[z->hash & (c->pz_cap - 1)];
 	c->pz[z->hash & (c->pz_cap - 1)] = z;
@@ -1310,6 +1313,14 @@ int compliance_pause_why(struct compliance *c, const char *campaign,
 }
 
 /* The stored pause record: 1 found, 0 none, <0 store error. */
+static void pause_decode(const uint8_t *v, size_t vl, int *paused, int64_t *since)
+{
+	if (vl >= 2 && v[0] == VER)
+		*paused = v[1] != 0;
+	if (vl >= 10 && v[0] == VER)
+		*since = get64(v + 2);
+}
+
 static int pause_read(struct compliance *c, const uint8_t *key, size_t kl,
     int *paused, int64_t *since)
 {
@@ -1322,10 +1333,7 @@ static int pause_read(struct compliance *c, const uint8_t *key, size_t kl,
 		return 0;
 	if (rc < 0)
 		return rc;
-	if (vl >= 2 && buf[0] == VER)
-		*paused = buf[1] != 0;
-	if (vl >= 10 && buf[0] == VER)
-		*since = get64(buf + 2);
+	pause_decode(buf, vl, paused, since);
 	return 1;
 }
 
@@ -1347,32 +1355,79 @@ int compliance_paused(struct compliance *c, const char *campaign)
 	return yes;
 }
 
+struct pause_scan {
+	struct compliance *c;
+	compliance_pause_cb *cb;
+	void *arg;
+	int changed;
+};
+
+static void pause_set(struct pause_scan *ps, struct pz *z, int paused)
+{
+	if (paused == z->paused)
+		return;
+	z->paused = paused;
+	ps->changed++;
+	if (ps->cb)
+		ps->cb(z->name, paused, ps->arg);
+}
+
+/* One pause record: the campaign's state, if smppd has met the campaign
+ * and has no write of its own for it still on the way to disk. */
+static int pause_scanned(const void *key, size_t kl, const void *val, size_t vl,
+    void *arg)
+{
+	struct pause_scan *ps = arg;
+	char name[KEY_MAX];
+	int paused = 0;
+	int64_t since = 0;
+	struct pz *z;
+
+	if (kl <= 2 || kl - 2 >= sizeof(name) || memchr((const char *)key + 2, 0, kl - 2))
+		return 0;	/* not a campaign's record */
+	memcpy(name, (const char *)key + 2, kl - 2);
+	name[kl - 2] = '\0';
+	if ((z = pz_find(ps->c, name)) == NULL)
+		return 0;	/* read at its first message */
+	z->seen = ps->c->pz_refreshes;
+	if (ov_find(ps->c, hash_bytes(key, kl), key, kl))
+		return 0;
+	pause_decode(val, vl, &paused, &since);
+	pause_set(ps, z, paused);
+	return 0;
+}
+
+/*
+ * Pause changes made by other processes (smppd --pause, a monitor of
+ * another node) reach this one here, every pause.poll.  One scan of the
+ * pause records rather than a read per campaign met: with 10,000
+ * campaigns those reads held the loop for 3 ms each time.
+ */
 int compliance_pause_refresh(struct compliance *c,
     compliance_pause_cb *cb, void *arg)
 {
-	int changed = 0, err = 0;
+	static const uint8_t prefix[2] = { 'p', 0 };
+	struct pause_scan ps = { c, cb, arg, 0 };
+
+	if (++c->pz_refreshes == 0)
+		c->pz_refreshes = 1;	/* 0 is "never seen" */
+	int rc = store_kv_scan(c->st, prefix, sizeof(prefix), NULL, 0, pause_scanned, &ps);
+	if (rc < 0)
+		return rc;
+	/* paused here, and no record: it was removed, so not paused */
 	for (size_t i = 0; i < c->pz_cap; i++)
 		for (struct pz *z = c->pz[i]; z; z = z->next) {
 			uint8_t key[KEY_MAX];
-			size_t kl = mkkey(key, 'p', z->name, NULL);
-			int paused;
-			int64_t since;
-			/* our own write not yet on disk: the overlay is newer */
+			size_t kl;
+
+			if (!z->paused || z->seen == c->pz_refreshes)
+				continue;
+			kl = mkkey(key, 'p', z->name, NULL);
 			if (kl == 0 || ov_find(c, hash_bytes(key, kl), key, kl))
 				continue;
-			int rc = pause_read(c, key, kl, &paused, &since);
-			if (rc < 0) {
-				err = rc;
-				continue;
-			}
-			if (paused == z->paused)
-				continue;
-			z->paused = paused;
-			changed++;
-			if (cb)
-				cb(z->name, paused, arg);
+			pause_set(&ps, z, 0);
 		}
-	return err < 0 ? err : changed;
+	return ps.changed;
 }
 
 /* ---- keyword replies ---- */

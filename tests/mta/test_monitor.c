@@ -218,6 +218,56 @@ static void test_refresh(void)
 	teardown();
 }
 
+static void del_pause(const char *campaign)
+{
+	uint8_t key[64] = "p";
+	size_t kl = 2 + strlen(campaign);
+	memcpy(key + 2, campaign, kl - 2);
+	struct store_op op = { .kind = STORE_OP_KV_DEL,
+	    .u.kv = { .key = key, .klen = kl } };
+	store_submit(st, &op, 1);
+	sync_store();
+}
+
+/* A refresh scans the pause records: each campaign met picks up its
+ * change, a removed record resumes it, a campaign not met is left for
+ * its first lookup. */
+static void test_refresh_many(void)
+{
+	enum { N = 400 };
+	char name[32];
+	int wrong = 0;
+	setup();
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "CMET%03d", i);
+		wrong += compliance_paused(cp, name) != 0;
+	}
+	CHECK_EQ_INT(wrong, 0);
+	for (int i = 0; i < N; i += 8) {
+		snprintf(name, sizeof(name), "CMET%03d", i);
+		put_pause(name, 1);
+	}
+	changes = 0;
+	CHECK_EQ_INT(compliance_pause_refresh(cp, on_change, NULL), N / 8);
+	CHECK_EQ_INT(changes, N / 8);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "CMET%03d", i);
+		wrong += compliance_paused(cp, name) != (i % 8 == 0);
+	}
+	CHECK_EQ_INT(wrong, 0);
+	for (int i = 0; i < N; i += 80) {
+		snprintf(name, sizeof(name), "CMET%03d", i);
+		del_pause(name);
+	}
+	CHECK_EQ_INT(compliance_pause_refresh(cp, on_change, NULL), N / 80);
+	CHECK_EQ_INT(compliance_paused(cp, "CMET000"), 0);
+	CHECK_EQ_INT(compliance_paused(cp, "CMET008"), 1);
+	put_pause("CNOTMET", 1);
+	CHECK_EQ_INT(compliance_pause_refresh(cp, on_change, NULL), 0);
+	CHECK_EQ_INT(compliance_paused(cp, "CNOTMET"), 1);
+	teardown();
+}
+
 static void test_line_of(void)
 {
 	struct config_carrier cc = { .name = "k" };
@@ -306,6 +356,7 @@ int main(void)
 	RUN(test_error_rate);
 	RUN(test_optout_rate_and_scope);
 	RUN(test_refresh);
+	RUN(test_refresh_many);
 	RUN(test_line_of);
 	RUN(test_attach);
 	policy_unref(pol);

@@ -294,6 +294,24 @@ int config_password_hash(const char *password, char *out, size_t cap);
 /* 1 if PASSWORD matches, 0 if not, -1 if ENCODED is malformed. */
 int config_password_verify(const char *password, const char *encoded);
 
+/*
+ * The last password verified against an account's hash, remembered as a
+ * keyed hash (HMAC-SHA256 under a key drawn once per process) of the
+ * stored hash and the password: a client that rebinds its sessions pays
+ * PBKDF2 once, not once a bind (1,000 binds were 1.2-2.1 s of the loop).
+ * A wrong password, or a hash changed by a reload, misses it and is
+ * verified in full.  Zeroed: nothing remembered.
+ */
+struct config_password_memo {
+	unsigned char mac[32];
+	int set;
+	unsigned long hits;     /* binds that skipped PBKDF2 */
+};
+
+/* As config_password_verify, through MEMO: 1, 0, or -1. */
+int config_password_check(struct config_password_memo *memo,
+    const char *password, const char *encoded);
+
 /* 0 if ENCODED is well formed, else -1 with a reason in WHY. */
 int config_password_check_encoding(const char *encoded, const char **why);
 

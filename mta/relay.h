@@ -59,6 +59,7 @@ struct account_rt {
 	struct account_rt *push_next;
 	struct thr_gcra ingress;    /* cfg->ingress_rate over all sessions */
 	unsigned metrics_slot;      /* its counts in r->metrics (by system_id) */
+	struct config_password_memo password; /* binds after the first */
 };
 
 /* Per carrier, at run time. */

@@ -199,7 +199,7 @@ static uint32_t check_credentials(struct conn *c, const struct smpp_pdu *pdu,
 	*out = a;
 	if (!a)
 		return SMPP_ESME_RINVSYSID;
-	if (config_password_verify(pdu->password, a->cfg->password_hash) != 1)
+	if (config_password_check(&a->password, pdu->password, a->cfg->password_hash) != 1)
 		return SMPP_ESME_RINVPASWD;
 	if (!network_allowed(a->cfg, (const struct sockaddr *)&c->peer_addr))
 		return SMPP_ESME_RBINDFAIL;

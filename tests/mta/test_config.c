@@ -846,6 +846,39 @@ static void test_password_roundtrip(void)
 	CHECK_EQ_INT(config_password_verify(NULL, a), -1);
 }
 
+/* The memo of the last verified password: a second bind with it skips
+ * PBKDF2; a wrong password, or another hash, never rides on it. */
+static void test_password_memo(void)
+{
+	char a[CONFIG_PASSWORD_HASH_MAX], b[CONFIG_PASSWORD_HASH_MAX];
+	struct config_password_memo memo = { 0 };
+	char long_pw[300];
+
+	CHECK_EQ_INT(config_password_hash("pass1234", a, sizeof(a)), 0);
+	CHECK_EQ_INT(config_password_hash("other999", b, sizeof(b)), 0);
+	CHECK_EQ_INT(config_password_check(&memo, "pass1235", a), 0);
+	CHECK_EQ_INT(memo.set, 0);      /* a wrong password is not remembered */
+	CHECK_EQ_INT(config_password_check(&memo, "pass1234", a), 1);
+	CHECK_EQ_INT(memo.set, 1);
+	CHECK_EQ_INT(memo.hits, 0);
+	CHECK_EQ_INT(config_password_check(&memo, "pass1234", a), 1);
+	CHECK_EQ_INT(config_password_check(&memo, "pass1234", a), 1);
+	CHECK_EQ_INT(memo.hits, 2);
+	CHECK_EQ_INT(config_password_check(&memo, "pass1235", a), 0);
+	CHECK_EQ_INT(config_password_check(&memo, "", a), 0);
+	/* the hash changed (a reload): the old password is checked in full */
+	CHECK_EQ_INT(config_password_check(&memo, "pass1234", b), 0);
+	CHECK_EQ_INT(config_password_check(&memo, "other999", b), 1);
+	CHECK_EQ_INT(memo.hits, 2);
+	CHECK_EQ_INT(config_password_check(&memo, "pass1234", a), 1);
+	CHECK_EQ_INT(memo.hits, 2);     /* the memo holds b's now */
+	CHECK_EQ_INT(config_password_check(&memo, NULL, a), -1);
+	CHECK_EQ_INT(config_password_check(&memo, "x", "not a hash"), -1);
+	memset(long_pw, 'p', sizeof(long_pw) - 1);
+	long_pw[sizeof(long_pw) - 1] = '\0';
+	CHECK_EQ_INT(config_password_check(&memo, long_pw, a), 0);
+}
+
 static void test_password_malformed(void)
 {
 	static const char *const bad[] = {
@@ -901,6 +934,7 @@ int main(void)
 	RUN(test_missing_file);
 	RUN(test_password_roundtrip);
 	RUN(test_password_malformed);
+	RUN(test_password_memo);
 
 	unlink(cfgpath);
 	{

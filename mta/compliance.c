@@ -680,6 +680,31 @@ static struct pz *pz_add(struct compliance *c, const char *campaign, int paused)
 	return z;
 }
 
+static void pause_decode(const uint8_t *v, size_t vl, int *paused, int64_t *since)
+{
+	if (vl >= 2 && v[0] == VER)
+		*paused = v[1] != 0;
+	if (vl >= 10 && v[0] == VER)
+		*since = get64(v + 2);
+}
+
+/* The stored pause record: 1 found, 0 none, <0 store error. */
+static int pause_read(struct compliance *c, const uint8_t *key, size_t kl,
+    int *paused, int64_t *since)
+{
+	uint8_t buf[VAL_MAX];
+	size_t vl = 0;
+	int rc = store_kv_get(c->st, key, kl, buf, sizeof(buf), &vl);
+	*paused = 0;
+	*since = 0;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	pause_decode(buf, vl, paused, since);
+	return 1;
+}
+
 static int l_paused(void *arg, const char *campaign, int *yes)
 {
 	struct compliance *c = arg;
@@ -688,15 +713,15 @@ static int l_paused(void *arg, const char *campaign, int *yes)
 		return 0;
 	struct pz *z = pz_find(c, campaign);
 	if (z == NULL) {
-		uint8_t key[KEY_MAX], buf[VAL_MAX];
-		size_t kl = mkkey(key, 'p', campaign, NULL), vl = 0;
+		uint8_t key[KEY_MAX];
+		size_t kl = mkkey(key, 'p', campaign, NULL);
+		int paused;
+		int64_t since;
 		if (kl == 0)
 			return 0;
-		int rc = store_kv_get(c->st, key, kl, buf, sizeof(buf), &vl);
-		if (rc < 0 && rc != -ENOENT)
+		if (pause_read(c, key, kl, &paused, &since) < 0)
 			return -1;
-		int p = rc == 0 && vl >= 2 && buf[0] == VER && buf[1];
-		if ((z = pz_add(c, campaign, p)) == NULL)
+		if ((z = pz_add(c, campaign, paused)) == NULL)
 			return -1;
 	}
 	*yes = z->paused;
@@ -1310,31 +1335,6 @@ int compliance_pause_why(struct compliance *c, const char *campaign,
 	compliance_audit(c, now, 0, NULL, campaign, NULL,
 	    yes ? "pause" : "resume", why);
 	return rc;
-}
-
-/* The stored pause record: 1 found, 0 none, <0 store error. */
-static void pause_decode(const uint8_t *v, size_t vl, int *paused, int64_t *since)
-{
-	if (vl >= 2 && v[0] == VER)
-		*paused = v[1] != 0;
-	if (vl >= 10 && v[0] == VER)
-		*since = get64(v + 2);
-}
-
-static int pause_read(struct compliance *c, const uint8_t *key, size_t kl,
-    int *paused, int64_t *since)
-{
-	uint8_t buf[VAL_MAX];
-	size_t vl = 0;
-	int rc = store_kv_get(c->st, key, kl, buf, sizeof(buf), &vl);
-	*paused = 0;
-	*since = 0;
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	pause_decode(buf, vl, paused, since);
-	return 1;
 }
 
 int compliance_pause_get(struct compliance *c, const char *campaign,

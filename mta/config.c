@@ -1587,16 +1587,14 @@ static int parse_route(struct ctx *c, yaml_node_t *n, void *obj, size_t idx)
 
 static int parse_routes(struct ctx *c, yaml_node_t *n, void *obj)
 {
-	size_t count;
+	/* the table is filled as the routes are read (parse_route), so it is
+	 * sized first; parse_list reports anything that is not a list */
+	size_t count = n->type != YAML_SEQUENCE_NODE ? 0 :
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "expected a list, got %s", kind(n));
-	count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (count == 0)
-		return 0;
 	if (count >= ROUTE_NONE)
 		return fail(c, n, "too many routes (%zu)", count);
-	if (!(c->cfg->route_index = route_index_new(count)))
+	if (count > 0 && !(c->cfg->route_index = route_index_new(count)))
 		return fail(c, n, "out of memory");
 	return parse_list(c, n, sizeof(struct config_route),
 	    (void **)&c->cfg->routes, &c->cfg->n_routes, parse_route);

@@ -464,12 +464,17 @@ static unsigned bind_room(const struct conn *c)
 /* What kept the last busy route from taking a message (for metrics). */
 static enum metrics_limit busy_limit;
 
+static int carrier_bound(const struct carrier_rt *cr)
+{
+	return cr->bound > 0;
+}
+
 /* A bind of the carrier that can take `need` submits now, round robin. */
 static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
 {
 	/* carriers that are down cost one test: a failover list passes them
 	 * for every message (100 of them were 1.8 us per message) */
-	if (cr->bound == 0)
+	if (!carrier_bound(cr))
 		return NULL;
 	if (carrier_tokens(cr, need) < need) {
 		busy_limit = METRICS_LIMIT_CARRIER_MPS;
@@ -491,11 +496,6 @@ static struct conn *session_with_room(struct carrier_rt *cr, unsigned need)
 	if (cr->bound)
 		busy_limit = windows_full ? METRICS_LIMIT_BIND_WINDOW : METRICS_LIMIT_BIND_MPS;
 	return NULL;
-}
-
-static int carrier_bound(const struct carrier_rt *cr)
-{
-	return cr->bound > 0;
 }
 
 /*
@@ -544,7 +544,7 @@ static unsigned free_capacity(struct relay *r)
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = r->carriers[i];
 		unsigned carrier_room = 0;
-		if (cr->bound == 0)
+		if (!carrier_bound(cr))
 			continue;
 		for (unsigned s = 0; s < cr->n_slots; s++)
 			if (cr->sessions[s])
@@ -560,7 +560,7 @@ static int64_t next_token_wait(struct relay *r)
 	int64_t best = -1, now = relay_now_us();
 	for (size_t i = 0; i < r->cfg->n_carriers; i++) {
 		struct carrier_rt *cr = r->carriers[i];
-		if (cr->bound == 0)
+		if (!carrier_bound(cr))
 			continue;
 		int64_t at = cr->limited ? thr_gcra_next_allowed(&cr->mps, 1, now) : now;
 		int64_t bind_at = THR_NEVER; /* the first bind with a token */

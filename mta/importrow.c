@@ -9,6 +9,10 @@
 #include "policy/policy.h"
 
 #define CONSENT_FIELDS 8
+/* A consent time may be this far ahead of our clock: the operator's
+ * system and ours disagree by seconds, not by the day that a wrong time
+ * zone makes (which the row should not hide as consent yet to come). */
+#define CONSENT_CLOCK_SKEW_S 300
 
 int csv_split(char *line, char **f, int max)
 {
@@ -114,7 +118,7 @@ int consent_row_parse(const struct policy *p, char *line, int64_t now,
 		return refuse(e, "method must be web_form, keyword, paper or api, not", f[3]);
 	char *end;
 	long long t = f[4][0] ? strtoll(f[4], &end, 10) : now;
-	if (f[4][0] && (*end || t <= 0 || t > now + 86400))
+	if (f[4][0] && (*end || t <= 0 || t > now + CONSENT_CLOCK_SKEW_S))
 		return refuse(e, "time must be Unix seconds, not in the future:", f[4]);
 	*rec = (struct compliance_consent){ .brand = f[1], .campaign = f[2][0] ? f[2] : NULL,
 		.number = number, .time = t, .method = method, .who = f[5], .purpose = f[6],

@@ -9,7 +9,8 @@
  *   brand    a brand of the policy
  *   campaign empty for the whole brand, else one of the brand's campaigns
  *   method   web_form, keyword, paper or api
- *   time     Unix seconds when consent was given, not in the future; empty: now
+ *   time     Unix seconds when consent was given, not in the future (5 minutes
+ *            of clock difference allowed); empty: now
  * Opt-out: number,brand (brand empty: every brand, a global opt-out)
  * Fields may be quoted ("a, b", "" for a quote).  A first line starting
  * with "number," is a header.

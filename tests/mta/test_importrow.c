@@ -80,6 +80,15 @@ static void test_consent_rows(void)
 	CHECK(strstr(consent_why("12025550100,Acme Bank,,fax,,,,"), "method"));
 	CHECK(strstr(consent_why("12025550100,Acme Bank,,api,soon,,,"), "Unix seconds"));
 	CHECK(strstr(consent_why("12025550100,Acme Bank,,api,1900000000,,,"), "future"));
+	/* clock difference is tolerated for 5 minutes, not for a day */
+	char row[96];
+	snprintf(row, sizeof row, "12025550100,Acme Bank,,api,%lld,,,", (long long)NOW + 300);
+	CHECK_EQ_INT(consent_row_parse(pol, row, NOW, &rec, number, &e), 0);
+	CHECK_EQ_INT(rec.time, NOW + 300);
+	snprintf(row, sizeof row, "12025550100,Acme Bank,,api,%lld,,,", (long long)NOW + 301);
+	CHECK(strstr(consent_why(row), "future"));
+	snprintf(row, sizeof row, "12025550100,Acme Bank,,api,%lld,,,", (long long)NOW + 43200);
+	CHECK(strstr(consent_why(row), "future"));
 	CHECK(strstr(consent_why("12025550100,\"Acme Bank,,api,,,,"), "quoting"));
 }
 

@@ -85,7 +85,7 @@ static void consent(const uint8_t *data, size_t size)
 	}
 	check_number(rec.number);
 	if (!import_brand_known(policy(), rec.brand) || rec.time <= 0 ||
-	    rec.time > NOW + 86400 || !rec.who || !rec.purpose || !rec.evidence)
+	    rec.time > NOW + 300 || !rec.who || !rec.purpose || !rec.evidence)
 		abort();
 }
 
